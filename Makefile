@@ -1,0 +1,44 @@
+# Two commands: `make run` (set up and start everything) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PYTEST_ARGS ?=
+
+.PHONY: run test bench lint setup
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# torch first, from its pinned version, so nothing later can pull a CUDA build.
+$(VENV)/.torch: | $(PY)
+	$(PIP) install -q torch==2.13.0
+	touch $@
+
+$(VENV)/.requirements: requirements.txt $(VENV)/.torch
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.requirements-dev: requirements-dev.txt $(VENV)/.requirements
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.requirements
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py ensure_admin
+
+# Local single-machine run; DEBUG defaults on here so http://127.0.0.1:8000
+# works without TLS. Production: set DEBUG=false and SECRET_KEY (see README).
+run: export DEBUG ?= true
+run: setup
+	$(VENV)/bin/honcho start
+
+test: $(VENV)/.requirements-dev
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.requirements-dev
+	$(VENV)/bin/ruff check .
+
+bench: $(VENV)/.requirements
+	$(PY) bench/asr.py

@@ -1,0 +1,134 @@
+"""The people side: teams, their members and roles, projects, preferences,
+and the append-only audit log."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    MEMBER = "member", _("Member")
+    VIEWER = "viewer", _("Viewer")
+
+
+# Roles that may change things (upload, edit transcripts, cancel jobs).
+WRITE_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
+# Roles that may manage the team and its projects (members, rename, delete).
+MANAGE_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+
+
+class Team(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_membership")]
+        ordering = ["team__name", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in WRITE_ROLES
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in MANAGE_ROLES
+
+
+class Project(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey(Team, models.CASCADE, related_name="projects")
+    name = models.CharField(_("name"), max_length=100)
+    # Words the ASR should favour (SeacoParaformer hotwords), one per entry.
+    hotwords = models.JSONField(_("hotwords"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Profile(models.Model):
+    """Per-user preferences: interface language, time zone, notifications."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="profile")
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, choices=settings.LANGUAGES
+    )
+    timezone = models.CharField(_("time zone"), max_length=64, blank=True)
+    email_on_finish = models.BooleanField(
+        _("email me when my job finishes or fails"), default=False
+    )
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+
+class AuditAction(models.TextChoices):
+    TRANSCRIPT_VIEW = "transcript.view", _("viewed transcript")
+    TRANSCRIPT_EDIT = "transcript.edit", _("edited transcript")
+    TRANSCRIPT_EXPORT = "transcript.export", _("exported transcript")
+    TRANSCRIPT_REVIEW = "transcript.review", _("changed review status")
+    TRANSCRIPT_DELETE = "transcript.delete", _("deleted transcript")
+    MEDIA_DOWNLOAD = "media.download", _("downloaded media")
+    PROJECT_EXPORT = "project.export", _("exported project")
+    MEMBER_ADD = "member.add", _("added member")
+    MEMBER_ROLE = "member.role", _("changed member role")
+    MEMBER_REMOVE = "member.remove", _("removed member")
+
+
+class AuditEvent(models.Model):
+    """Who did what to which team's data, when and from where. The
+    application only ever inserts rows (see portal.services.audit)."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    team = models.ForeignKey(Team, models.SET_NULL, null=True, blank=True, related_name="+")
+    team_name = models.CharField(max_length=100, blank=True)
+    # What was acted on: kept as text so the row outlives the object.
+    object_type = models.CharField(max_length=32, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=255, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["team", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.action} {self.object_repr}"

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+from portal.health import healthz
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("settings/", views.preferences, name="preferences"),
+    path("teams/new/", views.team_create, name="team_create"),
+    path("teams/<str:team_id>/", views.team_detail, name="team"),
+    path("teams/<str:team_id>/rename/", views.team_rename, name="team_rename"),
+    path("teams/<str:team_id>/members/add/", views.member_add, name="member_add"),
+    path("teams/<str:team_id>/members/role/", views.member_role, name="member_role"),
+    path("teams/<str:team_id>/members/remove/", views.member_remove, name="member_remove"),
+    path("teams/<str:team_id>/projects/new/", views.project_create, name="project_create"),
+    path("projects/<str:project_id>/edit/", views.project_edit, name="project_edit"),
+    path("projects/<str:project_id>/delete/", views.project_delete, name="project_delete"),
+    path("", include("transcription.urls")),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,195 @@
+"""Pages of the people side: dashboard, teams, members, projects, settings.
+Thin: forms in, access.py to reach objects, services to change them."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal.access import get_project_for_user, get_team_for_user, projects_for_user, teams_for_user
+from portal.forms import MemberAddForm, MemberRemoveForm, MemberRoleForm, ProfileForm, ProjectForm, TeamForm
+from portal.models import Membership, Profile
+from portal.services import teams as team_services
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    from transcription.models import JobStatus
+    from transcription.services.queue import queue_summary_for_user
+
+    teams = teams_for_user(request.user).annotate(n_projects=Count("projects", distinct=True))
+    roles = dict(Membership.objects.filter(user=request.user).values_list("team_id", "role"))
+    projects = projects_for_user(request.user).select_related("team").annotate(
+        n_jobs=Count("jobs"),
+        n_active=Count("jobs", filter=Q(jobs__status__in=[JobStatus.QUEUED, JobStatus.RUNNING])),
+    )
+    return render(request, "portal/dashboard.html", {
+        "teams": [(team, roles.get(team.id)) for team in teams],
+        "projects": projects,
+        "summary": queue_summary_for_user(user=request.user),
+    })
+
+
+@login_required
+def team_create(request: HttpRequest) -> HttpResponse:
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        team = team_services.team_create(user=request.user, name=form.cleaned_data["name"])
+        messages.success(request, _("Team created."))
+        return redirect("team", team_id=team.id)
+    return render(request, "portal/team_form.html", {"form": form})
+
+
+@login_required
+def team_detail(request: HttpRequest, team_id: str) -> HttpResponse:
+    team = get_team_for_user(request.user, team_id)
+    return _render_team(request, team, add_form=MemberAddForm())
+
+
+def _render_team(request: HttpRequest, team, *, add_form: MemberAddForm,
+                 rename_form: TeamForm | None = None, status: int = 200) -> HttpResponse:
+    memberships = team.memberships.select_related("user").order_by("user__username")
+    return render(request, "portal/team_detail.html", {
+        "team": team,
+        "membership": team.membership,
+        "memberships": memberships,
+        "projects": team.projects.annotate(n_jobs=Count("jobs")),
+        "add_form": add_form,
+        "rename_form": rename_form or TeamForm(initial={"name": team.name}),
+        "roles": Membership._meta.get_field("role").choices,
+    }, status=status)
+
+
+@login_required
+@require_POST
+def team_rename(request: HttpRequest, team_id: str) -> HttpResponse:
+    team = get_team_for_user(request.user, team_id, manage=True)
+    form = TeamForm(request.POST)
+    if not form.is_valid():
+        return _render_team(request, team, add_form=MemberAddForm(), rename_form=form, status=400)
+    team_services.team_rename(team=team, name=form.cleaned_data["name"])
+    messages.success(request, _("Team renamed."))
+    return redirect("team", team_id=team.id)
+
+
+@login_required
+@require_POST
+def member_add(request: HttpRequest, team_id: str) -> HttpResponse:
+    team = get_team_for_user(request.user, team_id, manage=True)
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = team_services.membership_add(
+                team=team, actor_membership=team.membership, request=request,
+                identifier=form.cleaned_data["identifier"], role=form.cleaned_data["role"],
+            )
+        except ValidationError as e:
+            form.add_error("identifier", e)
+        else:
+            messages.success(request, _("%(user)s added as %(role)s.") % {
+                "user": membership.user.get_username(), "role": membership.get_role_display()})
+            return redirect("team", team_id=team.id)
+    return _render_team(request, team, add_form=form, status=400)
+
+
+def _target_membership(team, username: str) -> Membership:
+    return get_object_or_404(Membership, team=team, user__username=username)
+
+
+@login_required
+@require_POST
+def member_role(request: HttpRequest, team_id: str) -> HttpResponse:
+    team = get_team_for_user(request.user, team_id, manage=True)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a valid role."))
+        return redirect("team", team_id=team.id)
+    target = _target_membership(team, form.cleaned_data["username"])
+    try:
+        team_services.membership_set_role(membership=target, actor_membership=team.membership,
+                                          role=form.cleaned_data["role"], request=request)
+    except ValidationError as e:
+        messages.error(request, " ".join(e.messages))
+    else:
+        messages.success(request, _("Role updated."))
+    return redirect("team", team_id=team.id)
+
+
+@login_required
+@require_POST
+def member_remove(request: HttpRequest, team_id: str) -> HttpResponse:
+    team = get_team_for_user(request.user, team_id)
+    form = MemberRemoveForm(request.POST)
+    if not form.is_valid():
+        return redirect("team", team_id=team.id)
+    target = _target_membership(team, form.cleaned_data["username"])
+    try:
+        team_services.membership_remove(membership=target, actor_membership=team.membership,
+                                        request=request)
+    except ValidationError as e:
+        messages.error(request, " ".join(e.messages))
+        return redirect("team", team_id=team.id)
+    if target.user_id == request.user.pk:
+        messages.success(request, _("You left the team."))
+        return redirect("dashboard")
+    messages.success(request, _("Member removed."))
+    return redirect("team", team_id=team.id)
+
+
+@login_required
+def project_create(request: HttpRequest, team_id: str) -> HttpResponse:
+    team = get_team_for_user(request.user, team_id, manage=True)
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        project = team_services.project_create(
+            team=team, user=request.user, name=form.cleaned_data["name"],
+            hotwords=form.cleaned_data["hotwords"],
+        )
+        messages.success(request, _("Project created."))
+        return redirect("project", project_id=project.id)
+    return render(request, "portal/project_form.html", {"form": form, "team": team})
+
+
+@login_required
+def project_edit(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = get_project_for_user(request.user, project_id, manage=True)
+    initial = {"name": project.name, "hotwords": "\n".join(project.hotwords)}
+    form = ProjectForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        team_services.project_update(project=project, name=form.cleaned_data["name"],
+                                     hotwords=form.cleaned_data["hotwords"])
+        messages.success(request, _("Project saved."))
+        return redirect("project", project_id=project.id)
+    return render(request, "portal/project_form.html",
+                  {"form": form, "team": project.team, "project": project})
+
+
+@login_required
+def project_delete(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = get_project_for_user(request.user, project_id, manage=True)
+    if request.method == "POST":
+        team_id = project.team_id
+        team_services.project_delete(project=project)
+        messages.success(request, _("Project deleted."))
+        return redirect("team", team_id=team_id)
+    return render(request, "portal/project_confirm_delete.html", {
+        "project": project, "n_media": project.media.count(),
+    })
+
+
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    profile, _created = Profile.objects.get_or_create(user=request.user)
+    form = ProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Preferences saved."))
+        return HttpResponseRedirect(reverse("preferences"))
+    return render(request, "portal/preferences.html", {"form": form})

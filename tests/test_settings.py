@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("SECRET_KEY", "DEBUG", "SECURE_", "SESSION_", "CSRF_", "DJANGO_SETTINGS"))}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_deploy_check_is_clean_with_production_settings(tmp_path):
+    r = _manage("check", "--deploy", "--fail-level", "WARNING", env={
+        "DEBUG": "false", "SECRET_KEY": "p" * 20 + "roduction-Secret-key-0123456789-abcdefghijklmnop",
+        "ALLOWED_HOSTS": "asr.example.org", "DATA_DIR": str(tmp_path)})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "System check identified no issues" in r.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    r = _manage("check", env={"DEBUG": "false", "DATA_DIR": str(tmp_path)})
+    assert r.returncode != 0
+    assert "SECRET_KEY is not set" in r.stderr
+
+
+def test_development_generates_a_secret_key_once_and_reuses_it(tmp_path):
+    for _ in range(2):
+        r = _manage("check", env={"DEBUG": "true", "DATA_DIR": str(tmp_path)})
+        assert r.returncode == 0, r.stderr
+    key = (tmp_path / "secret_key.txt").read_text()
+    assert len(key) >= 50
+    assert oct((tmp_path / "secret_key.txt").stat().st_mode & 0o777) == "0o600"

@@ -1,0 +1,276 @@
+"""The work side: media, jobs (the queue of record), transcripts and their
+edit history, webhooks, and project exports."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Project
+
+
+def media_upload_to(instance: MediaFile, filename: str) -> str:
+    # The stored name is generated; the user's filename is display text only.
+    return f"media/{instance.project_id}/{uuid.uuid4().hex}"
+
+
+class MediaFile(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, models.CASCADE, related_name="media")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file = models.FileField(upload_to=media_upload_to, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.BigIntegerField(default=0)
+    duration = models.FloatField(_("duration (s)"), default=0)
+    codec = models.CharField(max_length=32, blank=True)
+    container = models.CharField(max_length=64, blank=True)
+    has_video = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, models.CASCADE, related_name="jobs")
+    media = models.ForeignKey(MediaFile, models.CASCADE, related_name="jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    status = models.CharField(
+        max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
+    # Higher runs first.
+    priority = models.SmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    progress = models.FloatField(default=0)  # 0..100
+    stage = models.CharField(max_length=32, blank=True)
+    error = models.TextField(blank=True)  # shown to the team
+    traceback = models.TextField(blank=True)  # staff only
+    cancel_requested = models.BooleanField(default=False)
+    worker = models.CharField(max_length=128, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    audio_seconds = models.FloatField(null=True, blank=True)
+    processing_seconds = models.FloatField(null=True, blank=True)
+    engine = models.CharField(max_length=64, blank=True)
+    models_used = models.JSONField(default=dict, blank=True)
+    # {"hotwords": [...], "diarization": bool}
+    options = models.JSONField(default=dict, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "-priority", "queued_at"], name="job_claim_order"),
+            models.Index(fields=["created_by", "status"], name="job_user_status"),
+            models.Index(fields=["status", "heartbeat_at"], name="job_heartbeat"),
+            models.Index(fields=["finished_at"], name="job_finished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.media.original_name} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def rtf(self) -> float | None:
+        if self.audio_seconds and self.processing_seconds is not None:
+            return self.processing_seconds / self.audio_seconds
+        return None
+
+
+class JobAttempt(models.Model):
+    """One run of a job by a worker; retries and requeues keep the history."""
+
+    job = models.ForeignKey(Job, models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    worker = models.CharField(max_length=128, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="unique_job_attempt")
+        ]
+
+
+class ReviewStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    APPROVED = "approved", _("Approved")
+
+
+class Transcript(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # One-to-one: a job can never end with two transcripts.
+    job = models.OneToOneField(Job, models.CASCADE, related_name="transcript")
+    text = models.TextField(blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    review_status = models.CharField(
+        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT
+    )
+    # {"spk0": "Alice"}: display names for the engine's speaker labels.
+    speaker_names = models.JSONField(default=dict, blank=True)
+    audio_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Transcript of {self.job.media.original_name}"
+
+    def speaker_label(self, speaker: str) -> str:
+        return self.speaker_names.get(speaker, speaker)
+
+
+class Segment(models.Model):
+    transcript = models.ForeignKey(Transcript, models.CASCADE, related_name="segments")
+    index = models.PositiveIntegerField()
+    start = models.FloatField()
+    end = models.FloatField()
+    text = models.TextField(blank=True)
+    speaker = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["transcript", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["transcript", "index"], name="unique_segment_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.start:.2f}-{self.end:.2f}] {self.text[:40]}"
+
+
+class Revision(models.Model):
+    """One edit of a segment's text: who, when, before and after."""
+
+    transcript = models.ForeignKey(Transcript, models.CASCADE, related_name="revisions")
+    segment = models.ForeignKey(Segment, models.CASCADE, related_name="revisions")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    before = models.TextField(blank=True)
+    after = models.TextField(blank=True)
+    # Set when this revision restored an earlier one.
+    restored_from = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class Webhook(models.Model):
+    project = models.ForeignKey(Project, models.CASCADE, related_name="webhooks")
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(max_length=128)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    webhook = models.ForeignKey(Webhook, models.CASCADE, related_name="deliveries")
+    job = models.ForeignKey(Job, models.SET_NULL, null=True, blank=True, related_name="+")
+    event = models.CharField(max_length=32)
+    payload = models.JSONField(default=dict)
+    attempt = models.PositiveSmallIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    succeeded = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_pending",
+                condition=Q(succeeded=False),
+            )
+        ]
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("Preparing")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class ProjectExport(models.Model):
+    """A ZIP of every succeeded transcript of a project, built in the background."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    format = models.CharField(max_length=8)
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING
+    )
+    file = models.FileField(upload_to="exports/", max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
