@@ -1,7 +1,8 @@
 from django.urls import path
 
-from transcription import views
+from transcription.views import projects
 
+# Each page family adds its routes here.
 urlpatterns = [
-    path("projects/<str:project_id>/", views.project_detail, name="project"),
+    path("projects/<str:project_id>/", projects.project_detail, name="project"),
 ]

@@ -1,0 +1,1 @@
+"""Views of the work side, one module per page family."""
