@@ -87,6 +87,9 @@ INSTALLED_APPS = [
     "django_q",
     "portal",
     "transcription",
+    "rest_framework",
+    "drf_spectacular",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +169,9 @@ else:
 # - queue_limit 1: a worker holds one wake-up at a time, so work is not
 #   hoarded by one node while another idles.
 # - save_limit bounds the success history kept in the database.
+# - Housekeeping (the stale-job reaper, webhook retries) runs as Schedules on
+#   this cluster, created after every migrate; each wake-up also runs it before
+#   claiming, so a long line of wake-ups in the broker cannot starve it.
 Q_TIMEOUT = envint("Q_TIMEOUT", 4 * 3600)
 Q_CLUSTER = {
     "name": os.getenv("Q_CLUSTER_NAME", "asr"),
@@ -268,6 +274,60 @@ os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 JOB_MAX_ATTEMPTS = envint("JOB_MAX_ATTEMPTS", 3)
 JOB_HEARTBEAT_SECONDS = envint("JOB_HEARTBEAT_SECONDS", 5)
 JOB_STALE_SECONDS = envint("JOB_STALE_SECONDS", 60)
+# ZIP uploads: checked against the ZIP's directory before anything is extracted
+# (zip bombs), and again while each member streams out.
+ZIP_MAX_MEMBERS = envint("ZIP_MAX_MEMBERS", 1000)
+ZIP_MAX_TOTAL_MB = envint("ZIP_MAX_TOTAL_MB", 10240)
+ZIP_MAX_RATIO = envint("ZIP_MAX_RATIO", 200)
+# Project exports up to this many transcripts are zipped in the request.
+PROJECT_EXPORT_INLINE_MAX = envint("PROJECT_EXPORT_INLINE_MAX", 50)
+# Webhooks: attempt n+1 waits WEBHOOK_RETRY_BASE_SECONDS * 4**(n-1).
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
+
+# --- HTTP API (api/) -----------------------------------------------------------
+# Token auth first: its "Token" challenge makes anonymous requests 401, not 403.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "PAGE_SIZE": envint("API_PAGE_SIZE", 50),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    # ?format= is the export format on /transcripts/{id}/export/, not a renderer switch.
+    "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "api_token": os.getenv("API_TOKEN_RATE", "10/min"),
+        "api_upload": os.getenv("API_UPLOAD_RATE", "60/hour"),
+    },
+    # Client IPs for throttling come from REMOTE_ADDR unless this many proxies
+    # we trust sit in front (X-Forwarded-For is client-controlled otherwise).
+    "NUM_PROXIES": envint("API_NUM_PROXIES", 0),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Transcription portal API",
+    "DESCRIPTION": (
+        "Upload audio and video, follow transcription jobs, read, correct and export transcripts. "
+        "Authenticate with `Authorization: Token <key>` (create keys under Settings → API tokens "
+        "or with POST /api/v1/auth/token/). Errors are JSON `{\"detail\": \"...\"}`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # validatorUrl None: Swagger UI would otherwise call validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
+}
 
 # --- logging -----------------------------------------------------------------
 # A root handler is configured up front: funasr calls logging.basicConfig()

@@ -238,6 +238,7 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = _("webhook deliveries")
         ordering = ["-created_at"]
         indexes = [
             models.Index(

@@ -1,20 +1,120 @@
-"""Pages of the work side: project files and jobs."""
+"""Pages of the work side: a project's files and jobs, uploads, retry all failed."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
 
 from portal.access import get_project_for_user
+from transcription.models import ACTIVE_STATUSES, JobStatus
+from transcription.services.jobs import jobs_retry_failed
+from transcription.services.queue import jobs_with_queue_info
+from transcription.services.uploads import max_upload_bytes, upload_handlers_install, uploads_accept
+
+JOBS_PER_PAGE = 50
+STATUS_FILTERS = ("active", *JobStatus.values)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _jobs_context(request: HttpRequest, project) -> dict:
+    jobs = project.jobs.select_related("media", "created_by", "transcript").order_by("-created_at", "-pk")
+    status = request.GET.get("status", "")
+    if status == "active":
+        jobs = jobs.filter(status__in=ACTIVE_STATUSES)
+    elif status in JobStatus.values:
+        jobs = jobs.filter(status=status)
+    else:
+        status = ""
+    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    jobs_with_queue_info(page.object_list)
+    query = request.GET.urlencode()
+    return {
+        "project": project,
+        "membership": project.membership,
+        "page": page,
+        "jobs": page.object_list,
+        "status_filter": status,
+        "status_choices": JobStatus.choices,
+        "any_active": project.jobs.filter(status__in=ACTIVE_STATUSES).exists(),
+        "n_failed": project.jobs.filter(status=JobStatus.FAILED).count(),
+        "poll_query": query,
+        "next_url": reverse("project", args=[project.pk]) + (f"?{query}" if query else ""),
+    }
 
 
 @login_required
 def project_detail(request: HttpRequest, project_id: str) -> HttpResponse:
     project = get_project_for_user(request.user, project_id)
-    jobs = project.jobs.select_related("media", "created_by").order_by("-created_at")
-    return render(request, "transcription/project_detail.html", {
-        "project": project,
-        "membership": project.membership,
-        "jobs": jobs,
-    })
+    context = _jobs_context(request, project)
+    context["max_upload_mb"] = settings.MAX_UPLOAD_MB
+    context["max_upload_bytes"] = max_upload_bytes()
+    return render(request, "transcription/project_detail.html", context)
+
+
+@login_required
+def project_jobs(request: HttpRequest, project_id: str) -> HttpResponse:
+    """The jobs table alone, polled by htmx while something is active."""
+    project = get_project_for_user(request.user, project_id)
+    return render(request, "transcription/partials/project_jobs.html", _jobs_context(request, project))
+
+
+@csrf_exempt
+@login_required
+@require_POST
+def project_upload(request: HttpRequest, project_id: str) -> HttpResponse:
+    # The size limit handler must be installed before anything reads the
+    # body, and CSRF's check reads it: so CSRF is checked inside, after.
+    upload_handlers_install(request)
+    return _project_upload(request, project_id)
+
+
+@csrf_protect
+def _project_upload(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = get_project_for_user(request.user, project_id, write=True)
+    files = request.FILES.getlist("files")
+    if not files:
+        if wants_json(request):
+            return JsonResponse({"detail": _("Choose one or more files."), "jobs": [], "rejected": []}, status=400)
+        messages.error(request, _("Choose one or more files."))
+        return redirect("project", project_id=project.pk)
+    result = uploads_accept(project=project, user=request.user, files=files, request=request)
+    if wants_json(request):
+        return JsonResponse({
+            "jobs": [{"id": str(job.pk), "filename": job.media.original_name, "status": job.status}
+                     for job in result.jobs],
+            "rejected": [{"filename": r.filename, "error": r.error} for r in result.rejected],
+        }, status=201 if result.jobs else 400)
+    if result.jobs:
+        messages.success(request, ngettext(
+            "%(n)d file added to the queue.", "%(n)d files added to the queue.", len(result.jobs)
+        ) % {"n": len(result.jobs)})
+    for rejection in result.rejected:
+        messages.error(request, _("%(file)s was not added: %(error)s") % {
+            "file": rejection.filename, "error": rejection.error})
+    return redirect("project", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def project_retry_failed(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = get_project_for_user(request.user, project_id, write=True)
+    count = jobs_retry_failed(project=project, user=request.user)
+    if count:
+        messages.success(request, ngettext(
+            "%(n)d failed job is queued again.", "%(n)d failed jobs are queued again.", count) % {"n": count})
+    else:
+        messages.info(request, _("There are no failed jobs to retry."))
+    return redirect("project", project_id=project.pk)
+

@@ -1,0 +1,86 @@
+"""Helpers for the upload and queue tests: small real media files, jobs in
+any state, and a look into the django-q2 broker."""
+
+from __future__ import annotations
+
+import io
+import wave
+from datetime import timedelta
+
+import numpy as np
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from portal.models import Project
+from transcription.asr.engine import SegmentResult, TranscriptionResult
+from transcription.models import Job, JobAttempt, JobStatus, MediaFile
+
+RATE = 16000
+
+
+def tone_wav(seconds: float = 1.5, *, rate: int = RATE, freq: float = 440.0) -> bytes:
+    """A mono 16-bit WAV tone."""
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2").tobytes()
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm)
+    return buffer.getvalue()
+
+
+def upload(name: str, content: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def make_job(project: Project, user: User | None, *, status: str = JobStatus.QUEUED, name: str = "clip.wav",
+             seconds: float = 2.0, queued_ago: float = 0, store: bool = False, **fields) -> Job:
+    """A job as the queue would hold it. With store=True the media is a real
+    stored WAV the worker can decode."""
+    media = MediaFile(project=project, uploaded_by=user, original_name=name, duration=seconds,
+                      codec="pcm_s16le", container="wav")
+    if store:
+        data = tone_wav(seconds)
+        media.size = len(data)
+        media.file.save(name, ContentFile(data), save=False)
+    else:
+        media.file.name = f"media/{project.pk}/not-stored"
+    media.save()
+    now = timezone.now()
+    defaults = {"queued_at": now - timedelta(seconds=queued_ago), "max_attempts": 3}
+    if status == JobStatus.RUNNING:
+        defaults.update(attempts=1, worker="test-host:1", started_at=now, heartbeat_at=now)
+    defaults.update(fields)
+    job = Job.objects.create(project=project, media=media, created_by=user, status=status, **defaults)
+    if status == JobStatus.RUNNING:
+        JobAttempt.objects.create(job=job, number=job.attempts, worker=job.worker, started_at=job.started_at)
+    return job
+
+
+def broker_size() -> int:
+    """Wake-ups waiting for the ASR workers."""
+    from django_q.brokers import get_broker
+
+    from transcription.services.jobs import asr_cluster
+
+    return get_broker(asr_cluster()).queue_size()
+
+
+def broker_purge() -> None:
+    from django_q.brokers import get_broker
+
+    from transcription.services.jobs import asr_cluster
+
+    get_broker(asr_cluster()).purge_queue()
+
+
+def result(text: str = "hello") -> TranscriptionResult:
+    """What the engine returns, for tests of what happens after it."""
+    return TranscriptionResult(
+        text=text, segments=[SegmentResult(index=0, start=0.0, end=1.0, text=text, speaker="")],
+        audio_seconds=2.0, processing_seconds=0.1, models={"asr": "tiny-asr", "vad": "tiny-vad"},
+    )

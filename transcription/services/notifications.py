@@ -1,0 +1,63 @@
+"""What happens when a job reaches a final state: an email to its owner (if
+they asked for one) and the project's webhooks. Failures here are logged and
+never undo the job's result."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from portal.models import Profile
+from transcription.models import Job, JobStatus
+from transcription.services.webhooks import webhook_deliveries_create, webhook_delivery_attempt
+
+log = logging.getLogger(__name__)
+
+EMAIL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+def job_email_finished(*, job: Job) -> bool:
+    """Email the job's owner if their profile asks for it; True if sent."""
+    user = job.created_by
+    if user is None or not user.email or job.status not in EMAIL_STATUSES:
+        return False
+    profile = Profile.objects.filter(user=user).first()
+    if profile is None or not profile.email_on_finish:
+        return False
+    context = {
+        "job": job,
+        "user": user,
+        "job_url": f"{settings.SITE_URL}{reverse('job', args=[job.pk])}",
+        "project_url": f"{settings.SITE_URL}{reverse('project', args=[job.project_id])}",
+    }
+    with translation.override(profile.language or settings.LANGUAGE_CODE):
+        subject = render_to_string("transcription/email/job_finished_subject.txt", context).strip()
+        body = render_to_string("transcription/email/job_finished.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    return True
+
+
+def job_notify_finished(*, job_id: Any, deliver_now: bool = True) -> None:
+    """Email and webhooks for a job that has just finished. ``deliver_now``
+    makes the first webhook attempt here (worker processes); web requests
+    leave it to the delivery schedule so they never wait on a slow receiver."""
+    job = Job.objects.select_related("project", "media", "created_by").filter(pk=job_id).first()
+    if job is None or not job.is_finished:
+        return
+    try:
+        job_email_finished(job=job)
+    except Exception:
+        log.exception("could not email the owner of job %s", job.pk)
+    deliveries = webhook_deliveries_create(job=job, event=f"job.{job.status}")
+    if deliver_now:
+        for delivery in deliveries:
+            try:
+                webhook_delivery_attempt(delivery=delivery)
+            except Exception:
+                log.exception("webhook delivery %s failed", delivery.pk)

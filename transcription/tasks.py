@@ -1,0 +1,40 @@
+"""django-q2 entry points. Thin: they take ids (or nothing) and call services.
+
+``run_next_job`` is a wake-up, not "run job X": it claims whatever job is
+next in the queue of record, so a duplicate delivery finds nothing to claim
+and returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transcription.services.job_bulk import jobs_notify_finished
+from transcription.services.jobs import jobs_kick_idle_queue, jobs_reap_stale
+from transcription.services.webhooks import webhook_deliveries_send_due
+from transcription.services.worker import job_run_next
+
+
+def run_next_job(*_args: Any, **_kwargs: Any) -> Any:
+    return job_run_next()
+
+
+def reap_stale_jobs() -> dict[str, int]:
+    reaped = jobs_reap_stale()
+    kicked = jobs_kick_idle_queue()
+    return {"requeued": reaped.requeued, "failed": reaped.failed, "cancelled": reaped.cancelled,
+            "kicked": int(kicked)}
+
+
+def send_due_webhooks() -> int:
+    return webhook_deliveries_send_due()
+
+
+def build_project_export(export_id: str) -> str:
+    from transcription.services.project_exports import project_export_build
+
+    return project_export_build(export_id=export_id).status
+
+
+def notify_jobs_finished(*, job_ids: list[Any]) -> int:
+    return jobs_notify_finished(job_ids=job_ids)

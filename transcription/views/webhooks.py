@@ -1,0 +1,76 @@
+"""A project's webhooks: project admins add and remove them, send a test
+event, and see recent delivery attempts."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal.access import get_project_for_user
+from transcription.models import Webhook, WebhookDelivery
+from transcription.services.webhooks import SIGNATURE_HEADER, webhook_create, webhook_delete, webhook_ping
+
+RECENT_DELIVERIES = 50
+
+
+def _render(request: HttpRequest, project, *, url: str = "", error: str = "", status: int = 200) -> HttpResponse:
+    return render(request, "transcription/webhooks.html", {
+        "project": project,
+        "membership": project.membership,
+        "webhooks": project.webhooks.all(),
+        "deliveries": WebhookDelivery.objects.filter(webhook__project=project)
+        .select_related("webhook", "job__media")[:RECENT_DELIVERIES],
+        "signature_header": SIGNATURE_HEADER,
+        "url": url,
+        "error": error,
+    }, status=status)
+
+
+@login_required
+def project_webhooks(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = get_project_for_user(request.user, project_id, manage=True)
+    return _render(request, project)
+
+
+@login_required
+@require_POST
+def webhook_add(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = get_project_for_user(request.user, project_id, manage=True)
+    url = request.POST.get("url", "")
+    try:
+        webhook_create(project=project, url=url, user=request.user)
+    except ValidationError as e:
+        return _render(request, project, url=url, error=" ".join(e.messages), status=400)
+    messages.success(request, _("Webhook added. Use its secret to check the signature of each request."))
+    return redirect("project_webhooks", project_id=project.pk)
+
+
+def _webhook(request: HttpRequest, project_id: str, webhook_id: int) -> Webhook:
+    project = get_project_for_user(request.user, project_id, manage=True)
+    return get_object_or_404(Webhook, pk=webhook_id, project=project)
+
+
+@login_required
+@require_POST
+def webhook_remove(request: HttpRequest, project_id: str, webhook_id: int) -> HttpResponse:
+    webhook = _webhook(request, project_id, webhook_id)
+    webhook_delete(webhook=webhook)
+    messages.success(request, _("Webhook removed."))
+    return redirect("project_webhooks", project_id=webhook.project_id)
+
+
+@login_required
+@require_POST
+def webhook_test(request: HttpRequest, project_id: str, webhook_id: int) -> HttpResponse:
+    webhook = _webhook(request, project_id, webhook_id)
+    delivery = webhook_ping(webhook=webhook)
+    if delivery.succeeded:
+        messages.success(request, _("Test event delivered (HTTP %(code)s).") % {"code": delivery.status_code})
+    else:
+        messages.error(request, _("Test event not delivered: %(error)s") % {"error": delivery.error})
+    return redirect("project_webhooks", project_id=webhook.project_id)
