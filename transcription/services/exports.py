@@ -1,0 +1,371 @@
+"""Transcript exports: txt, docx, srt, vtt and json, with options to add
+timestamps and speakers, convert between simplified and traditional Chinese
+and switch punctuation between full and half width."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from functools import cache
+from typing import Literal
+
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from transcription.models import Segment, Transcript
+from transcription.services.filenames import safe_filename, safe_stem
+
+EXPORT_FORMATS = ("txt", "docx", "srt", "vtt", "json")
+CONTENT_TYPES = {
+    "txt": "text/plain; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+    "json": "application/json",
+}
+CHINESE_CHOICES = ("", "simplified", "traditional")
+PUNCTUATION_CHOICES = ("", "full", "half")
+
+
+class ExportError(ValueError):
+    """An unknown format or option (a user-facing message)."""
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    timestamps: bool = False
+    speakers: bool = False
+    chinese: Literal["", "simplified", "traditional"] = ""
+    punctuation: Literal["", "full", "half"] = ""
+
+    def __post_init__(self) -> None:
+        if self.chinese not in CHINESE_CHOICES:
+            raise ExportError(f"Unknown Chinese conversion {self.chinese!r}.")
+        if self.punctuation not in PUNCTUATION_CHOICES:
+            raise ExportError(f"Unknown punctuation style {self.punctuation!r}.")
+
+    @classmethod
+    def from_query(cls, params: object) -> ExportOptions:
+        """Options from a query string or form (``timestamps=1&speakers=1``);
+        like an HTML checkbox, a missing flag is off."""
+        get = params.get  # type: ignore[attr-defined]
+
+        def flag(name: str) -> bool:
+            return str(get(name) or "").lower() in ("1", "true", "on", "yes")
+
+        return cls(
+            timestamps=flag("timestamps"),
+            speakers=flag("speakers"),
+            chinese=(get("chinese") or ""),
+            punctuation=(get("punctuation") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class _Line:
+    index: int
+    start: float
+    end: float
+    text: str
+    speaker: str  # engine label
+    speaker_name: str  # display name
+
+
+# --- text transforms ----------------------------------------------------------
+
+@cache
+def _opencc(config: str):  # noqa: ANN202 - opencc has no type hints
+    from opencc import OpenCC
+
+    return OpenCC(config)
+
+
+# Full-width punctuation and its half-width counterpart.
+_FULL_TO_HALF = {
+    "，": ",", "。": ".", "？": "?", "！": "!", "：": ":", "；": ";", "、": ",",
+    "（": "(", "）": ")", "【": "[", "】": "]", "「": '"', "」": '"', "『": "'", "』": "'",
+    "“": '"', "”": '"', "‘": "'", "’": "'", "《": "<", "》": ">", "…": "...", "～": "~",
+    "—": "-", "　": " ",
+}
+_HALF_TO_FULL = {",": "，", ".": "。", "?": "？", "!": "！", ":": "：", ";": "；", "(": "（", ")": "）"}
+
+
+def _is_cjk(char: str) -> bool:
+    if not char:
+        return False
+    code = ord(char)
+    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2FFFF
+            or 0xF900 <= code <= 0xFAFF or 0x3040 <= code <= 0x30FF or 0xAC00 <= code <= 0xD7AF
+            or char in _FULL_TO_HALF)
+
+
+def to_half_width(text: str) -> str:
+    out = []
+    for char in text:
+        if char in _FULL_TO_HALF:
+            out.append(_FULL_TO_HALF[char])
+        elif 0xFF01 <= ord(char) <= 0xFF5E:  # full-width ASCII forms
+            out.append(unicodedata.normalize("NFKC", char))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def to_full_width(text: str) -> str:
+    """ASCII punctuation next to CJK text becomes full width; punctuation in
+    English sentences, numbers (3.14, 1,000) and times stays as it is."""
+    out = []
+    for i, char in enumerate(text):
+        if char in _HALF_TO_FULL:
+            prev = text[i - 1] if i else ""
+            following = text[i + 1:].lstrip(" ")[:1]
+            in_number = prev.isdigit() and following.isdigit()
+            if not in_number and (_is_cjk(prev) or _is_cjk(following)):
+                out.append(_HALF_TO_FULL[char])
+                continue
+        out.append(char)
+    # Full-width punctuation carries its own spacing.
+    result = "".join(out)
+    return re.sub(r"([，。？！：；）]) +(?=\S)", r"\1", result)
+
+
+def transform_text(text: str, options: ExportOptions) -> str:
+    if options.chinese == "simplified":
+        text = _opencc("t2s").convert(text)
+    elif options.chinese == "traditional":
+        text = _opencc("s2t").convert(text)
+    if options.punctuation == "half":
+        text = to_half_width(text)
+    elif options.punctuation == "full":
+        text = to_full_width(text)
+    return text
+
+
+def join_texts(parts: Iterable[str]) -> str:
+    """Join segment texts: no space between CJK, a space otherwise."""
+    out = ""
+    for part in parts:
+        part = part.strip()
+        if not part:
+            continue
+        if out and not (_is_cjk(out[-1]) or _is_cjk(part[0])):
+            out += " "
+        out += part
+    return out
+
+
+# --- time formats -------------------------------------------------------------
+
+def _hms(seconds: float) -> tuple[int, int, int, int]:
+    millis = max(0, round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return hours, minutes, secs, millis
+
+
+def srt_time(seconds: float) -> str:
+    h, m, s, ms = _hms(seconds)
+    return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
+
+
+def vtt_time(seconds: float) -> str:
+    h, m, s, ms = _hms(seconds)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def clock(seconds: float) -> str:
+    """00:01:02 style, for reading."""
+    h, m, s, _ = _hms(round(max(0.0, seconds)))
+    return f"{h:02d}:{m:02d}:{s:02d}"
+
+
+# --- building -----------------------------------------------------------------
+
+def _lines(transcript: Transcript, options: ExportOptions) -> list[_Line]:
+    names = transcript.speaker_names or {}
+    segments: Iterable[Segment] = transcript.segments.order_by("index")
+    return [
+        _Line(
+            index=seg.index,
+            start=seg.start,
+            end=max(seg.end, seg.start),
+            text=transform_text(seg.text.strip(), options),
+            speaker=seg.speaker,
+            speaker_name=transform_text(names.get(seg.speaker) or seg.speaker, options)
+            if seg.speaker else "",
+        )
+        for seg in segments
+    ]
+
+
+def _turns(lines: list[_Line]) -> Iterator[list[_Line]]:
+    """Runs of consecutive lines by the same speaker."""
+    turn: list[_Line] = []
+    for line in lines:
+        if turn and line.speaker != turn[-1].speaker:
+            yield turn
+            turn = []
+        turn.append(line)
+    if turn:
+        yield turn
+
+
+def _txt(lines: list[_Line], options: ExportOptions) -> str:
+    if options.timestamps:
+        out = []
+        for line in lines:
+            who = f"{line.speaker_name}: " if options.speakers and line.speaker_name else ""
+            out.append(f"[{clock(line.start)}] {who}{line.text}")
+        return "\n".join(out) + "\n"
+    if options.speakers and any(line.speaker for line in lines):
+        paragraphs = []
+        for turn in _turns(lines):
+            who = f"{turn[0].speaker_name}: " if turn[0].speaker_name else ""
+            paragraphs.append(who + join_texts(line.text for line in turn))
+        return "\n\n".join(paragraphs) + "\n"
+    return "\n".join(line.text for line in lines if line.text) + "\n"
+
+
+def _srt(lines: list[_Line], options: ExportOptions) -> str:
+    cues = []
+    for n, line in enumerate(lines, start=1):
+        who = f"{line.speaker_name}: " if options.speakers and line.speaker_name else ""
+        cues.append(f"{n}\n{srt_time(line.start)} --> {srt_time(line.end)}\n{who}{line.text}\n")
+    return "\n".join(cues)
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("-->", "--&gt;")
+
+
+def _vtt(lines: list[_Line], options: ExportOptions) -> str:
+    cues = ["WEBVTT\n"]
+    for line in lines:
+        text = _vtt_escape(line.text)
+        if options.speakers and line.speaker_name:
+            text = f"<v {_vtt_escape(line.speaker_name)}>{text}"
+        cues.append(f"{line.index + 1}\n{vtt_time(line.start)} --> {vtt_time(line.end)}\n{text}\n")
+    return "\n".join(cues)
+
+
+def _metadata(transcript: Transcript) -> dict[str, object]:
+    job = transcript.job
+    return {
+        "title": safe_stem(job.media.original_name),
+        "file": job.media.original_name,
+        "project": job.project.name,
+        "date": timezone.localtime(transcript.created_at),
+        "duration": transcript.audio_seconds or job.media.duration or 0.0,
+    }
+
+
+def _json(transcript: Transcript, lines: list[_Line], options: ExportOptions) -> str:
+    meta = _metadata(transcript)
+    speakers = {}
+    for line in lines:
+        if line.speaker:
+            speakers[line.speaker] = line.speaker_name
+    data = {
+        "id": str(transcript.id),
+        "job": str(transcript.job_id),
+        "file": meta["file"],
+        "project": meta["project"],
+        "language": transcript.language,
+        "review_status": transcript.review_status,
+        "created_at": transcript.created_at.isoformat(),
+        "duration": meta["duration"],
+        "text": join_texts(line.text for line in lines),
+        "speakers": speakers,
+        "options": asdict(options),
+        "segments": [
+            {"index": line.index, "start": line.start, "end": line.end, "text": line.text,
+             "speaker": line.speaker, "speaker_name": line.speaker_name}
+            for line in lines
+        ],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) -> bytes:
+    from docx import Document
+    from docx.shared import Pt, RGBColor
+
+    meta = _metadata(transcript)
+    doc = Document()
+    doc.core_properties.title = str(meta["title"])
+    doc.core_properties.comments = f"{meta['project']} / {meta['file']}"
+    doc.add_heading(str(meta["title"]), level=1)
+    info = doc.add_paragraph()
+    facts = (
+        (_("Project"), meta["project"]),
+        (_("File"), meta["file"]),
+        (_("Date"), date_format(meta["date"], "DATETIME_FORMAT")),
+        (_("Duration"), clock(float(meta["duration"]))),
+    )
+    for n, (label, value) in enumerate(facts):
+        if n:
+            info.add_run().add_break()
+        info.add_run(f"{label}: ").bold = True
+        info.add_run(str(value))
+    grey = RGBColor(0x75, 0x75, 0x75)
+
+    def stamp(paragraph, seconds: float) -> None:  # noqa: ANN001
+        run = paragraph.add_run(f"[{clock(seconds)}] ")
+        run.font.color.rgb = grey
+        run.font.size = Pt(9)
+
+    for turn in _turns(lines):
+        name = turn[0].speaker_name if options.speakers else ""
+        if options.timestamps:
+            # One paragraph per segment so every timestamp is kept.
+            for n, line in enumerate(turn):
+                paragraph = doc.add_paragraph()
+                stamp(paragraph, line.start)
+                if name and n == 0:
+                    paragraph.add_run(f"{name}: ").bold = True
+                paragraph.add_run(line.text)
+        else:
+            paragraph = doc.add_paragraph()
+            if name:
+                paragraph.add_run(f"{name}: ").bold = True
+            paragraph.add_run(join_texts(line.text for line in turn))
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+def transcript_export(*, transcript: Transcript, format: str,  # noqa: A002 - the contract's name
+                      options: ExportOptions | None = None) -> ExportFile:
+    """The transcript as a file in ``format``, named after the media file."""
+    if format not in EXPORT_FORMATS:
+        raise ExportError(f"Unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}.")
+    options = options or ExportOptions()
+    lines = _lines(transcript, options)
+    if format == "docx":
+        content = _docx(transcript, lines, options)
+    elif format == "txt":
+        content = _txt(lines, options).encode("utf-8")
+    elif format == "srt":
+        content = _srt(lines, options).encode("utf-8")
+    elif format == "vtt":
+        content = _vtt(lines, options).encode("utf-8")
+    else:
+        content = _json(transcript, lines, options).encode("utf-8")
+    return ExportFile(
+        filename=safe_filename(transcript.job.media.original_name, format),
+        content_type=CONTENT_TYPES[format],
+        content=content,
+    )

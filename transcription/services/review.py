@@ -1,0 +1,202 @@
+"""Correcting transcripts: segment edits recorded as revisions, restoring a
+revision, renaming speakers, and the draft → in review → approved workflow."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.access import User, authorize
+from portal.models import AuditAction
+from portal.services.audit import audit_record
+from transcription.models import ReviewStatus, Revision, Segment, Transcript
+from transcription.services.exports import join_texts
+
+MAX_SEGMENT_CHARS = 5000
+MAX_SPEAKER_NAME_CHARS = 64
+
+# Who may move a transcript between review states ("write" = owner, admin,
+# member; "manage" = owner, admin). Reopening an approved transcript is the
+# only step that needs "manage".
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (ReviewStatus.DRAFT, ReviewStatus.IN_REVIEW): "write",
+    (ReviewStatus.IN_REVIEW, ReviewStatus.DRAFT): "write",
+    (ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED): "write",
+    (ReviewStatus.APPROVED, ReviewStatus.IN_REVIEW): "manage",
+    (ReviewStatus.APPROVED, ReviewStatus.DRAFT): "manage",
+}
+
+
+class TranscriptLocked(Exception):
+    """The transcript is approved: no edits until an owner or admin reopens it."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or _("This transcript is approved and locked. "
+                                      "An owner or admin must reopen it before it can be edited."))
+
+
+class EditConflict(Exception):
+    """Someone else changed the segment after the editor loaded it."""
+
+    def __init__(self, segment: Segment) -> None:
+        self.segment = segment
+        super().__init__(_("Someone else changed this segment while you were editing it. "
+                           "Their version is shown below; apply your change again."))
+
+
+class ReviewTransitionError(ValueError):
+    """A review status change that the workflow does not allow."""
+
+
+def _check_unlocked(transcript: Transcript) -> None:
+    if transcript.review_status == ReviewStatus.APPROVED:
+        raise TranscriptLocked()
+
+
+def _locked_transcript(transcript: Transcript) -> Transcript:
+    """Re-read the transcript inside the transaction so a concurrent approve
+    cannot slip between the lock check and the write."""
+    fresh = Transcript.objects.select_for_update().get(pk=transcript.pk)
+    transcript.review_status = fresh.review_status
+    transcript.speaker_names = fresh.speaker_names
+    return transcript
+
+
+def transcript_text_rebuild(*, transcript: Transcript) -> None:
+    texts = transcript.segments.order_by("index").values_list("text", flat=True)
+    transcript.text = join_texts(texts)
+    transcript.save(update_fields=["text", "updated_at"])
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(text) > MAX_SEGMENT_CHARS:
+        raise ValidationError(_("A segment can hold at most %(n)d characters.") % {"n": MAX_SEGMENT_CHARS})
+    return text
+
+
+def _set_segment_text(*, transcript: Transcript, segment: Segment, text: str, user: User,
+                      restored_from: Revision | None, request: HttpRequest | None) -> Segment:
+    before = segment.text
+    if text == before:
+        return segment
+    segment.text = text
+    segment.save(update_fields=["text"])
+    Revision.objects.create(
+        transcript=transcript, segment=segment, author=user if user.is_authenticated else None,
+        before=before, after=text, restored_from=restored_from,
+    )
+    transcript_text_rebuild(transcript=transcript)
+    detail = {"segment": segment.index}
+    if restored_from is not None:
+        detail["restored_revision"] = restored_from.pk
+    audit_record(request=request, action=AuditAction.TRANSCRIPT_EDIT, team=transcript.job.project.team,
+                 obj=transcript, detail=detail, actor=user)
+    return segment
+
+
+def segment_edit(*, transcript: Transcript, index: int, text: str, user: User,
+                 request: HttpRequest | None = None, expected: str | None = None) -> Segment:
+    """Replace segment ``index``'s text and record a Revision. ``expected`` is
+    the text the editor started from: if it changed meanwhile, EditConflict."""
+    text = _normalise(text)
+    with transaction.atomic():
+        _check_unlocked(_locked_transcript(transcript))
+        segment = transcript.segments.filter(index=index).first()
+        if segment is None:
+            raise Segment.DoesNotExist(f"No segment {index}")
+        if expected is not None and _normalise(expected) != segment.text and text != segment.text:
+            raise EditConflict(segment)
+        return _set_segment_text(transcript=transcript, segment=segment, text=text, user=user,
+                                 restored_from=None, request=request)
+
+
+def revision_restore(*, revision: Revision, user: User, request: HttpRequest | None = None,
+                     original: bool = False) -> Segment:
+    """Put the segment back to the text this revision produced (or, with
+    ``original``, the text it replaced). The restore is itself a revision."""
+    transcript = revision.transcript
+    with transaction.atomic():
+        _check_unlocked(_locked_transcript(transcript))
+        segment = Segment.objects.get(pk=revision.segment_id)
+        text = revision.before if original else revision.after
+        return _set_segment_text(transcript=transcript, segment=segment, text=text, user=user,
+                                 restored_from=revision, request=request)
+
+
+def transcript_speakers(*, transcript: Transcript) -> list[tuple[str, str]]:
+    """(engine label, display name) for every speaker, in order of first appearance."""
+    labels = (transcript.segments.exclude(speaker="").order_by("index").values_list("speaker", flat=True))
+    seen: dict[str, str] = {}
+    for label in labels:
+        if label not in seen:
+            seen[label] = transcript.speaker_label(label)
+    return list(seen.items())
+
+
+def speakers_rename(*, transcript: Transcript, speaker: str, name: str, user: User,
+                    request: HttpRequest | None = None) -> str:
+    """Show ``speaker`` (an engine label) as ``name`` in every segment and
+    export. An empty name goes back to the label. Returns the display name."""
+    name = " ".join((name or "").split())
+    if len(name) > MAX_SPEAKER_NAME_CHARS:
+        raise ValidationError(_("A speaker name can be at most %(n)d characters.") % {"n": MAX_SPEAKER_NAME_CHARS})
+    with transaction.atomic():
+        _check_unlocked(_locked_transcript(transcript))
+        if not transcript.segments.filter(speaker=speaker).exists():
+            raise ValidationError(_("This transcript has no speaker %(speaker)s.") % {"speaker": speaker})
+        names = dict(transcript.speaker_names or {})
+        old = names.get(speaker, speaker)
+        if name and name != speaker:
+            names[speaker] = name
+        else:
+            names.pop(speaker, None)
+        transcript.speaker_names = names
+        transcript.save(update_fields=["speaker_names", "updated_at"])
+        audit_record(request=request, action=AuditAction.TRANSCRIPT_EDIT, team=transcript.job.project.team,
+                     obj=transcript, detail={"speaker": speaker, "from": old, "to": name or speaker}, actor=user)
+    return transcript.speaker_label(speaker)
+
+
+def review_transitions(*, transcript: Transcript, can_write: bool, can_manage: bool) -> list[str]:
+    """The statuses this user may move the transcript to now."""
+    allowed = []
+    for (current, target), needs in TRANSITIONS.items():
+        if current != transcript.review_status:
+            continue
+        if (needs == "manage" and can_manage) or (needs == "write" and can_write):
+            allowed.append(target)
+    return allowed
+
+
+def review_status_set(*, transcript: Transcript, status: str, user: User,
+                      request: HttpRequest | None = None) -> Transcript:
+    """Move the transcript through draft → in review → approved (or back).
+    Raises PermissionDenied if the user's role may not make this step."""
+    if status not in ReviewStatus.values:
+        raise ReviewTransitionError(_("Unknown review status %(status)s.") % {"status": status})
+    with transaction.atomic():
+        _locked_transcript(transcript)
+        current = transcript.review_status
+        if status == current:
+            return transcript
+        needs = TRANSITIONS.get((current, status))
+        if needs is None:
+            raise ReviewTransitionError(_("A transcript cannot go from %(old)s to %(new)s.") % {
+                "old": ReviewStatus(current).label, "new": ReviewStatus(status).label})
+        authorize(user, transcript.job.project.team_id, write=True, manage=needs == "manage")
+        transcript.review_status = status
+        if status == ReviewStatus.APPROVED:
+            transcript.approved_by = user if user.is_authenticated else None
+            transcript.approved_at = timezone.now()
+        else:
+            transcript.approved_by = None
+            transcript.approved_at = None
+        transcript.save(update_fields=["review_status", "approved_by", "approved_at", "updated_at"])
+        audit_record(request=request, action=AuditAction.TRANSCRIPT_REVIEW, team=transcript.job.project.team,
+                     obj=transcript, detail={"from": current, "to": status}, actor=user)
+    return transcript
+

@@ -1,0 +1,261 @@
+"""The transcript workspace: the page, inline segment edits (htmx), segment
+history and restore, speaker names and the review workflow."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.models import AuditAction
+from portal.services.audit import audit_record
+from transcription.access import get_transcript_for_user
+from transcription.models import ReviewStatus, Segment, Transcript
+from transcription.services import review
+from transcription.services.exports import EXPORT_FORMATS
+from transcription.templatetags.transcript_tags import SPEAKER_COLOURS
+
+# What the button that makes each review step says.
+TRANSITION_LABELS = {
+    (ReviewStatus.DRAFT, ReviewStatus.IN_REVIEW): gettext_lazy("Submit for review"),
+    (ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED): gettext_lazy("Approve"),
+    (ReviewStatus.IN_REVIEW, ReviewStatus.DRAFT): gettext_lazy("Back to draft"),
+    (ReviewStatus.APPROVED, ReviewStatus.IN_REVIEW): gettext_lazy("Reopen for review"),
+    (ReviewStatus.APPROVED, ReviewStatus.DRAFT): gettext_lazy("Reopen as draft"),
+}
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _locked(transcript: Transcript) -> bool:
+    return transcript.review_status == ReviewStatus.APPROVED
+
+
+def _can_edit(transcript: Transcript) -> bool:
+    return transcript.membership.can_write and not _locked(transcript)  # type: ignore[attr-defined]
+
+
+def _speaker_colours(transcript: Transcript) -> dict[str, int]:
+    labels = [label for label, _name in review.transcript_speakers(transcript=transcript)]
+    return {label: n % SPEAKER_COLOURS for n, label in enumerate(labels)}
+
+
+def _decorate(transcript: Transcript, segments: list[Segment],
+              colours: dict[str, int] | None = None) -> list[Segment]:
+    """Attach what the segment template shows: display name and colour."""
+    colours = colours if colours is not None else _speaker_colours(transcript)
+    for segment in segments:
+        segment.speaker_name = transcript.speaker_label(segment.speaker) if segment.speaker else ""
+        segment.colour = colours.get(segment.speaker, 0)
+    return segments
+
+
+def _segments(transcript: Transcript) -> QuerySet[Segment]:
+    return transcript.segments.annotate(n_revisions=Count("revisions")).order_by("index")
+
+
+def _segment(transcript: Transcript, index: int) -> Segment:
+    segment = _segments(transcript).filter(index=index).first()
+    if segment is None:
+        raise Http404("Not found")
+    return _decorate(transcript, [segment])[0]
+
+
+def _transcript_url(transcript: Transcript, index: int | None = None) -> str:
+    url = reverse("transcript", args=[transcript.pk])
+    return f"{url}#seg-{index}" if index is not None else url
+
+
+def _segment_response(request: HttpRequest, transcript: Transcript, segment: Segment, *,
+                      error: str = "", status: int = 200) -> HttpResponse:
+    return render(request, "transcription/partials/transcript_segment.html", {
+        "transcript": transcript, "seg": segment, "can_edit": _can_edit(transcript), "error": error,
+    }, status=status)
+
+
+def _form_response(request: HttpRequest, transcript: Transcript, segment: Segment, *, text: str,
+                   base: str, error: str = "", status: int = 200) -> HttpResponse:
+    context = {"transcript": transcript, "seg": segment, "text": text, "base": base, "error": error}
+    template = ("transcription/partials/transcript_segment_form.html" if _is_htmx(request)
+                else "transcription/transcript_segment_edit.html")
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+def transcript_detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
+    transcript = get_transcript_for_user(request.user, transcript_id)
+    membership = transcript.membership  # type: ignore[attr-defined]
+    audit_record(request=request, action=AuditAction.TRANSCRIPT_VIEW, team=transcript.job.project.team,
+                 obj=transcript)
+    colours = _speaker_colours(transcript)
+    segments = _decorate(transcript, list(_segments(transcript)), colours)
+    speakers = [(label, transcript.speaker_label(label), colours[label]) for label in colours]
+    return render(request, "transcription/transcript.html", {
+        "transcript": transcript,
+        "job": transcript.job,
+        "media": transcript.job.media,
+        "project": transcript.job.project,
+        "membership": membership,
+        "segments": segments,
+        "speakers": speakers,
+        "can_edit": _can_edit(transcript),
+        "locked": _locked(transcript),
+        "transitions": [
+            (target, TRANSITION_LABELS[(transcript.review_status, target)])
+            for target in review.review_transitions(transcript=transcript, can_write=membership.can_write,
+                                                    can_manage=membership.can_manage)
+        ],
+        "export_formats": EXPORT_FORMATS,
+        "query": request.GET.get("q", "")[:200],
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def segment_detail(request: HttpRequest, transcript_id: str, index: int) -> HttpResponse:
+    """GET: the segment as shown in the list (used by Cancel).
+    POST: save an edit and answer with the updated segment."""
+    if request.method == "GET":
+        transcript = get_transcript_for_user(request.user, transcript_id)
+        return _segment_response(request, transcript, _segment(transcript, index))
+    transcript = get_transcript_for_user(request.user, transcript_id, write=True)
+    segment = _segment(transcript, index)
+    text = request.POST.get("text", "")
+    base = request.POST.get("base")
+    try:
+        segment = review.segment_edit(transcript=transcript, index=index, text=text, user=request.user,
+                                      request=request, expected=base)
+    except review.TranscriptLocked as exc:
+        if not _is_htmx(request):
+            messages.error(request, str(exc))
+            return redirect(_transcript_url(transcript, index))
+        return _segment_response(request, transcript, segment, error=str(exc), status=409)
+    except review.EditConflict as exc:
+        current = _decorate(transcript, [exc.segment])[0]
+        return _form_response(request, transcript, current, text=text, base=current.text,
+                              error=str(exc), status=409)
+    except ValidationError as exc:
+        return _form_response(request, transcript, segment, text=text, base=base or segment.text,
+                              error=" ".join(exc.messages), status=422)
+    if not _is_htmx(request):
+        return redirect(_transcript_url(transcript, index))
+    return _segment_response(request, transcript, _segment(transcript, segment.index))
+
+
+@login_required
+@require_GET
+def segment_edit_form(request: HttpRequest, transcript_id: str, index: int) -> HttpResponse:
+    transcript = get_transcript_for_user(request.user, transcript_id, write=True)
+    segment = _segment(transcript, index)
+    if _locked(transcript):
+        message = str(review.TranscriptLocked())
+        if not _is_htmx(request):
+            messages.error(request, message)
+            return redirect(_transcript_url(transcript, index))
+        return _segment_response(request, transcript, segment, error=message, status=409)
+    return _form_response(request, transcript, segment, text=segment.text, base=segment.text)
+
+
+def _revisions_context(transcript: Transcript, segment: Segment) -> dict[str, object]:
+    revisions = list(segment.revisions.select_related("author", "restored_from"))
+    return {
+        "transcript": transcript,
+        "seg": segment,
+        "revisions": revisions,
+        # The machine transcript's text: what the oldest revision replaced.
+        "original": revisions[-1] if revisions else None,
+        "can_edit": _can_edit(transcript),
+    }
+
+
+@login_required
+@require_GET
+def segment_revisions(request: HttpRequest, transcript_id: str, index: int) -> HttpResponse:
+    transcript = get_transcript_for_user(request.user, transcript_id)
+    segment = _segment(transcript, index)
+    context = _revisions_context(transcript, segment)
+    if _is_htmx(request):
+        return render(request, "transcription/partials/transcript_revisions.html", context)
+    return render(request, "transcription/transcript_revisions_page.html", context)
+
+
+@login_required
+@require_POST
+def revision_restore(request: HttpRequest, transcript_id: str, revision_id: int) -> HttpResponse:
+    transcript = get_transcript_for_user(request.user, transcript_id, write=True)
+    revision = transcript.revisions.select_related("segment").filter(pk=revision_id).first()
+    if revision is None:
+        raise Http404("Not found")
+    revision.transcript = transcript
+    index = revision.segment.index
+    try:
+        review.revision_restore(revision=revision, user=request.user, request=request,
+                                original=request.POST.get("original") == "1")
+    except review.TranscriptLocked as exc:
+        if not _is_htmx(request):
+            messages.error(request, str(exc))
+            return redirect(_transcript_url(transcript, index))
+        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+    if not _is_htmx(request):
+        messages.success(request, _("Version restored."))
+        return redirect(_transcript_url(transcript, index))
+    segment = _segment(transcript, index)
+    context = _revisions_context(transcript, segment) | {"oob_segment": True}
+    return render(request, "transcription/partials/transcript_revisions.html", context)
+
+
+@login_required
+@require_POST
+def speakers_rename(request: HttpRequest, transcript_id: str) -> HttpResponse:
+    transcript = get_transcript_for_user(request.user, transcript_id, write=True)
+    speaker = request.POST.get("speaker", "")
+    error = ""
+    status = 200
+    name = ""
+    try:
+        name = review.speakers_rename(transcript=transcript, speaker=speaker, name=request.POST.get("name", ""),
+                                      user=request.user, request=request)
+    except review.TranscriptLocked as exc:
+        error, status = str(exc), 409
+    except ValidationError as exc:
+        error, status = " ".join(exc.messages), 422
+    if not _is_htmx(request):
+        if error:
+            messages.error(request, error)
+        return redirect(_transcript_url(transcript))
+    colours = _speaker_colours(transcript)
+    speakers = [(label, transcript.speaker_label(label), colours[label]) for label in colours]
+    response = render(request, "transcription/partials/transcript_speakers.html", {
+        "transcript": transcript, "speakers": speakers, "can_edit": _can_edit(transcript),
+        "speaker_error": error,
+    }, status=status)
+    if not error:
+        response["HX-Trigger"] = json.dumps({"speaker-renamed": {"speaker": speaker, "name": name}})
+    return response
+
+
+@login_required
+@require_POST
+def review_status(request: HttpRequest, transcript_id: str) -> HttpResponse:
+    transcript = get_transcript_for_user(request.user, transcript_id, write=True)
+    status = request.POST.get("status", "")
+    try:
+        review.review_status_set(transcript=transcript, status=status, user=request.user, request=request)
+    except review.ReviewTransitionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Review status: %(status)s.") % {"status": ReviewStatus(status).label})
+    return redirect(_transcript_url(transcript))
+
