@@ -107,6 +107,22 @@ class AuditAction(models.TextChoices):
     MEMBER_REMOVE = "member.remove", _("removed member")
 
 
+class AuditLogImmutable(Exception):
+    """Raised when code tries to change or delete an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    # Bulk changes through the default manager are refused like save() and
+    # delete(). Deleting a team or user still nulls its foreign key: Django's
+    # deletion collector updates through the base manager, and the row keeps
+    # team_name/actor_name, so the entry stays readable.
+    def update(self, **kwargs):
+        raise AuditLogImmutable("Audit events cannot be changed.")
+
+    def delete(self):
+        raise AuditLogImmutable("Audit events cannot be deleted.")
+
+
 class AuditEvent(models.Model):
     """Who did what to which team's data, when and from where. The
     application only ever inserts rows (see portal.services.audit)."""
@@ -126,9 +142,19 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(max_length=255, blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["team", "-created_at"])]
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AuditLogImmutable("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogImmutable("Audit events cannot be deleted.")

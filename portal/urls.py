@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal import views, views_audit
 from portal.health import healthz
 
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("teams/new/", views.team_create, name="team_create"),
     path("teams/<str:team_id>/", views.team_detail, name="team"),
     path("teams/<str:team_id>/rename/", views.team_rename, name="team_rename"),
+    path("teams/<str:team_id>/audit/", views_audit.team_audit, name="team_audit"),
     path("teams/<str:team_id>/members/add/", views.member_add, name="member_add"),
     path("teams/<str:team_id>/members/role/", views.member_role, name="member_role"),
     path("teams/<str:team_id>/members/remove/", views.member_remove, name="member_remove"),
@@ -19,6 +20,8 @@ urlpatterns = [
     path("projects/<str:project_id>/delete/", views.project_delete, name="project_delete"),
     path("", include("transcription.urls")),
     path("healthz", healthz, name="healthz"),
+    path("api/", include("api.urls")),
+    path("settings/tokens/", include("api.token_urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
