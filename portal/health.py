@@ -1,20 +1,83 @@
-"""GET /healthz: is the database reachable? No authentication, no data."""
+"""GET /healthz: can we reach the database and the task broker, and how deep
+is the queue? No authentication, and nothing about anyone's data: only
+"ok"/"error" per dependency and two global counts. 503 when anything is down,
+so a load balancer or orchestrator can act on the status code alone."""
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+log = logging.getLogger(__name__)
+
+BROKER_TIMEOUT_SECONDS = 2
 
 
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
-    checks: dict[str, str] = {}
+def database_check() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        checks["database"] = "ok"
+        return True
     except Exception:
-        checks["database"] = "error"
-    ok = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if ok else "error", **checks}, status=200 if ok else 503)
+        log.warning("health check: database unreachable", exc_info=True)
+        return False
+
+
+def broker_check() -> bool:
+    """Redis PING when django-q2 runs on Redis, else the ORM broker's table."""
+    redis_url = settings.Q_CLUSTER.get("redis")
+    try:
+        if redis_url:
+            import redis
+
+            client = redis.Redis.from_url(redis_url, socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+                                          socket_timeout=BROKER_TIMEOUT_SECONDS)
+            try:
+                return bool(client.ping())
+            finally:
+                client.close()
+        from django_q.models import OrmQ
+
+        OrmQ.objects.exists()
+        return True
+    except Exception:
+        log.warning("health check: broker unreachable", exc_info=True)
+        return False
+
+
+def queue_depth() -> dict[str, int]:
+    from transcription.models import Job, JobStatus
+
+    counts = dict(
+        Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+        .values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    return {"queued": counts.get(JobStatus.QUEUED, 0), "running": counts.get(JobStatus.RUNNING, 0)}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    database = database_check()
+    broker = broker_check()
+    queue = None
+    if database:
+        try:
+            queue = queue_depth()
+        except Exception:
+            log.warning("health check: cannot count jobs", exc_info=True)
+            database = False
+    ok = database and broker
+    body = {
+        "status": "ok" if ok else "error",
+        "database": "ok" if database else "error",
+        "broker": "ok" if broker else "error",
+        "queue": queue,
+    }
+    return JsonResponse(body, status=200 if ok else 503)

@@ -1,0 +1,131 @@
+"""Request and response shapes of API v1 (DESIGN §7), field names exactly as written there."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from portal.models import Project, Role, Team
+from transcription.models import Job, JobStatus, ReviewStatus, Segment, Transcript
+
+
+class DetailSerializer(serializers.Serializer):
+    """Every error: a readable "detail"; invalid fields also list their messages in "errors"."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+    class Meta:
+        ref_name = "Error"
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False,
+                                     style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text=_("Send it as `Authorization: Token <token>`. Shown only once."))
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    role = serializers.ChoiceField(choices=Role.choices, read_only=True,
+                                   help_text=_("Your role in the team."))
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "role"]
+        read_only_fields = ["id"]
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=254, help_text=_("Username or email of an existing user."))
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    team = serializers.UUIDField(source="team_id")
+    hotwords = serializers.ListField(
+        child=serializers.CharField(max_length=50, allow_blank=True), required=False, max_length=200,
+        help_text=_("Names and terms the recogniser should favour."),
+    )
+
+    class Meta:
+        model = Project
+        fields = ["id", "team", "name", "hotwords"]
+        read_only_fields = ["id"]
+
+
+class UploadFilesSerializer(serializers.Serializer):
+    file = serializers.ListField(
+        child=serializers.FileField(),
+        help_text=_("Repeat the field for several files. Audio, video, or a .zip of them."),
+    )
+
+
+class UploadedJobSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    filename = serializers.CharField()
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+
+
+class RejectionSerializer(serializers.Serializer):
+    filename = serializers.CharField()
+    error = serializers.CharField()
+
+
+class UploadResultSerializer(serializers.Serializer):
+    jobs = UploadedJobSerializer(many=True)
+    rejected = RejectionSerializer(many=True)
+
+
+class UploadRejectedSerializer(UploadResultSerializer):
+    detail = serializers.CharField()
+
+
+class JobSerializer(serializers.ModelSerializer):
+    project = serializers.UUIDField(source="project_id")
+    filename = serializers.CharField(source="media.original_name")
+    queue_position = serializers.SerializerMethodField(
+        help_text=_("1 = next to run; null unless queued."))
+    transcript = serializers.SerializerMethodField(help_text=_("Transcript id once the job succeeded."))
+
+    class Meta:
+        model = Job
+        fields = ["id", "project", "filename", "status", "progress", "queue_position", "attempts",
+                  "error", "audio_seconds", "created_at", "started_at", "finished_at", "transcript"]
+        read_only_fields = fields
+
+    def get_queue_position(self, job: Job) -> int | None:
+        return self.context.get("queue_positions", {}).get(job.pk)
+
+    @extend_schema_field({"type": "string", "format": "uuid", "nullable": True})
+    def get_transcript(self, job: Job) -> str | None:
+        try:
+            return str(job.transcript.pk)
+        except Transcript.DoesNotExist:
+            return None
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Segment
+        fields = ["index", "start", "end", "text", "speaker"]
+        read_only_fields = fields
+
+
+class SegmentEditSerializer(serializers.Serializer):
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=10000)
+
+
+class TranscriptSerializer(serializers.ModelSerializer):
+    job = serializers.UUIDField(source="job_id")
+    review_status = serializers.ChoiceField(choices=ReviewStatus.choices)
+    segments = SegmentSerializer(many=True)
+
+    class Meta:
+        model = Transcript
+        fields = ["id", "job", "text", "review_status", "segments"]
+        read_only_fields = fields
