@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from portal.access import get_project_for_user, get_team_for_user, projects_for_user, teams_for_user
 from portal.forms import MemberAddForm, MemberRemoveForm, MemberRoleForm, ProfileForm, ProjectForm, TeamForm
-from portal.models import Membership, Profile
+from portal.models import Membership, Profile, Role
 from portal.services import teams as team_services
 
 
@@ -25,7 +25,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     from transcription.services.queue import queue_summary_for_user
 
     teams = teams_for_user(request.user).annotate(n_projects=Count("projects", distinct=True))
-    roles = dict(Membership.objects.filter(user=request.user).values_list("team_id", "role"))
+    labels = dict(Role.choices)
+    roles = {team_id: labels[role] for team_id, role in
+             Membership.objects.filter(user=request.user).values_list("team_id", "role")}
     projects = projects_for_user(request.user).select_related("team").annotate(
         n_jobs=Count("jobs"),
         n_active=Count("jobs", filter=Q(jobs__status__in=[JobStatus.QUEUED, JobStatus.RUNNING])),

@@ -12,8 +12,9 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-# A file database, so worker subprocesses started by tests see the same data.
-os.environ.setdefault("SQLITE_TEST_PATH", str(_root / "data" / "test" / "test-db.sqlite3"))
+# A file database, so worker subprocesses started by tests see the same data;
+# one per test run, so two runs on one machine never share it.
+os.environ.setdefault("SQLITE_TEST_PATH", str(_root / "data" / "test" / f"test-db-{os.getpid()}.sqlite3"))
 
 from portal.settings import *  # noqa: E402, F403
 

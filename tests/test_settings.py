@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("SECRET_KEY", "DEBUG", "SECURE_", "SESSION_", "CSRF_", "DJANGO_SETTINGS"))}
+            if not k.startswith(("SECRET_KEY", "DEBUG", "SECURE_", "SESSION_", "CSRF_", "DJANGO_"))}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
                           capture_output=True, text=True, timeout=120)
 
