@@ -70,6 +70,18 @@ def broker_size() -> int:
     return get_broker(asr_cluster()).queue_size()
 
 
+def broker_take_one() -> dict:
+    """Take the next task off the ASR broker queue (any broker) and decode it."""
+    from django_q.brokers import get_broker
+    from django_q.signing import SignedPackage
+
+    from transcription.services.jobs import asr_cluster
+
+    packages = get_broker(asr_cluster()).dequeue() or []
+    assert packages, "no task was queued"
+    return SignedPackage.loads(packages[0][1])
+
+
 def broker_purge() -> None:
     from django_q.brokers import get_broker
 

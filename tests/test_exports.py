@@ -8,10 +8,10 @@ from urllib.parse import unquote
 
 import docx
 import pytest
-from django_q.models import OrmQ
 
 from portal.models import AuditEvent
 from tests.conftest import login
+from tests.queue_support import broker_purge, broker_take_one
 from transcription import tasks
 from transcription.models import ExportStatus, JobStatus, ProjectExport
 from transcription.services.exports import ExportError, ExportOptions, to_full_width, to_half_width, transcript_export
@@ -236,17 +236,18 @@ def test_a_viewer_exports_a_small_project_as_a_zip(transcript, project, alice, b
 def test_a_large_project_is_built_by_a_background_task(transcript, project, alice, settings,
                                                        django_capture_on_commit_callbacks):
     settings.PROJECT_EXPORT_INLINE_MAX = 0
+    broker_purge()
     c = login(alice)
     with django_capture_on_commit_callbacks(execute=True):
         c.post(f"/projects/{project.id}/exports/", {"format": "docx"})
     export = ProjectExport.objects.get()
     assert export.status == ExportStatus.PENDING
-    queued = OrmQ.objects.get()
-    assert queued.func() == "transcription.tasks.build_project_export" and queued.args() == (str(export.id),)
+    queued = broker_take_one()
+    assert queued["func"] == "transcription.tasks.build_project_export" and queued["args"] == (str(export.id),)
     page = c.get(f"/projects/{project.id}/exports/").content.decode()
     assert "Preparing" in page and 'hx-trigger="every 2s"' in page
     assert c.get(f"/exports/{export.id}/download/").status_code == 404
-    assert tasks.build_project_export(*queued.args()) == "ready"
+    assert tasks.build_project_export(*queued["args"]) == "ready"
     r = c.get(f"/exports/{export.id}/download/")
     archive = zipfile.ZipFile(io.BytesIO(b"".join(r.streaming_content)))
     document = docx.Document(io.BytesIO(archive.read("会议录音 2024-05.docx")))
