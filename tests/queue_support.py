@@ -20,10 +20,9 @@ from transcription.models import Job, JobAttempt, JobStatus, MediaFile
 RATE = 16000
 
 
-def tone_wav(seconds: float = 1.5, *, rate: int = RATE, freq: float = 440.0) -> bytes:
-    """A mono 16-bit WAV tone."""
-    t = np.arange(int(seconds * rate)) / rate
-    pcm = (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2").tobytes()
+def pcm16_wav(samples: np.ndarray, *, rate: int = RATE) -> bytes:
+    """Float samples in [-1, 1] as a mono 16-bit WAV file."""
+    pcm = (samples * 32767).astype("<i2").tobytes()
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
@@ -31,6 +30,12 @@ def tone_wav(seconds: float = 1.5, *, rate: int = RATE, freq: float = 440.0) -> 
         out.setframerate(rate)
         out.writeframes(pcm)
     return buffer.getvalue()
+
+
+def tone_wav(seconds: float = 1.5, *, rate: int = RATE, freq: float = 440.0) -> bytes:
+    """A mono 16-bit WAV tone."""
+    t = np.arange(int(seconds * rate)) / rate
+    return pcm16_wav(0.3 * np.sin(2 * np.pi * freq * t), rate=rate)
 
 
 def upload(name: str, content: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:

@@ -6,8 +6,6 @@ Enable with ``pytest_plugins = ["tests.transcript_factory"]``."""
 
 from __future__ import annotations
 
-import io
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from portal.models import Project
+from tests.queue_support import pcm16_wav
 from transcription.models import Job, JobStatus, MediaFile, Segment, Transcript
 
 SEGMENTS: list[tuple[float, float, str, str]] = [
@@ -30,15 +29,7 @@ SEGMENTS: list[tuple[float, float, str, str]] = [
 def wav_bytes(seconds: float = 4.0, rate: int = 16000) -> bytes:
     """A mono 16-bit WAV: a rising tone, so every byte range differs."""
     t = np.arange(int(seconds * rate)) / rate
-    samples = 0.3 * np.sin(2 * np.pi * (220 + 110 * t) * t)
-    pcm = (samples * 32767).astype("<i2").tobytes()
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm)
-    return buffer.getvalue()
+    return pcm16_wav(0.3 * np.sin(2 * np.pi * (220 + 110 * t) * t), rate=rate)
 
 
 def make_transcript(project: Project, *, user: User | None = None, name: str = "会议录音 2024-05.wav",
