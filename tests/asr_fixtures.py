@@ -14,6 +14,7 @@ import subprocess
 import wave
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -46,14 +47,14 @@ def tiny_models() -> dict[str, Path]:
         hashes = json.loads(manifest.read_text())
         if all(_sha256(cache / role / "model.pt") == digest for role, digest in hashes.items()):
             return {role: cache / role for role in hashes}
-        shutil.rmtree(cache)
+    shutil.rmtree(cache, ignore_errors=True)
     staging = cache.with_name(f"{cache.name}.tmp{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     dirs = builder.build_tiny_models(staging)  # verifies every tensor reloads exactly
     (staging / "manifest.json").write_text(json.dumps({role: _sha256(d / "model.pt") for role, d in dirs.items()}))
     try:
         staging.rename(cache)
-    except OSError:  # a parallel session got there first
+    except OSError:  # a parallel session got there first (rename is atomic: its copy is complete)
         shutil.rmtree(staging)
     return {role: cache / role for role in dirs}
 
@@ -68,7 +69,7 @@ def tiny_env(models: dict[str, Path], *, spk: bool = False) -> dict[str, str]:
 
 
 @pytest.fixture
-def asr_settings(settings, tiny_models: dict[str, Path]):
+def asr_settings(settings: Any, tiny_models: dict[str, Path]) -> Any:
     """Django settings pointing ASR_* at the tiny models (speaker model off)."""
     for name, value in tiny_env(tiny_models).items():
         setattr(settings, name, int(value) if value.isdigit() else value)
@@ -76,7 +77,7 @@ def asr_settings(settings, tiny_models: dict[str, Path]):
 
 
 @pytest.fixture(scope="session")
-def engine(tiny_models: dict[str, Path]):
+def engine(tiny_models: dict[str, Path]) -> Any:
     """One tiny engine for the session (loading it imports funasr: ~10 s once)."""
     from transcription.asr.engine import Engine, EngineConfig
 
