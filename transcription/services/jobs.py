@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -101,14 +102,28 @@ def job_claim(*, worker: str) -> Job | None:
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets concurrent workers each lock
     a different candidate. SQLite: the IMMEDIATE transaction holds the write
     lock from BEGIN, so claims are serialised. Either way the conditional
-    UPDATE is what decides who won.
+    UPDATE is what decides who won. Returns None only when nothing is queued:
+    a candidate locked by a concurrent claimer is retried, so a wake-up is
+    never spent while a job waits.
     """
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    for attempt in range(CLAIM_TRIES):
+        job = _claim_once(worker=worker, skip_locked=skip_locked)
+        if job is not None or not Job.objects.filter(status=JobStatus.QUEUED).exists():
+            return job
+        time.sleep(0.02 * (attempt + 1))
+    return None
+
+
+CLAIM_TRIES = 10
+
+
+def _claim_once(*, worker: str, skip_locked: bool) -> Job | None:
     now = timezone.now()
     with transaction.atomic():
-        candidates = claim_order()
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True)
-        for pk in list(candidates.values_list("pk", flat=True)[:3]):
+        # With SKIP LOCKED, lock exactly one row: locking more would hide jobs from other workers.
+        candidates = claim_order().select_for_update(skip_locked=True)[:1] if skip_locked else claim_order()[:3]
+        for pk in list(candidates.values_list("pk", flat=True)):
             won = Job.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
                 status=JobStatus.RUNNING, worker=worker, attempts=F("attempts") + 1,
                 started_at=now, heartbeat_at=now, finished_at=None, progress=0,
