@@ -10,10 +10,12 @@ Then, in one run, on espeak-ng speech (Mandarin and English, with pauses):
   (a) one long file (default 10 minutes), (b) many short files (default 40 x 1 minute),
 each transcribed by the engine (VAD segments batched across files, padding masked) and by the plain
 seed-style loop (`AutoModel.generate(input=audio, batch_size_s=300)`, one file at a time). Both get
-the same decoded arrays. Reports RTF, the speed ratio, and whether the texts are identical.
+the same decoded arrays; the two sides are interleaved (see `compare`). Reports RTF, the speed ratio
+and whether the texts are identical.
 
 usage: bench/asr.py [--files 40] [--file-seconds 60] [--long-seconds 600] [--device auto|cpu|cuda:0]
-                    [--models large|tiny] [--record]     (quick check: --files 4 --long-seconds 120)
+                    [--rounds 2] [--group 8] [--models large|tiny] [--record]
+       quick check: bench/asr.py --files 4 --long-seconds 120 --rounds 1
 """
 
 from __future__ import annotations
@@ -152,28 +154,38 @@ def timed(run: Any, *args: Any) -> tuple[Any, float, float]:
     return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def compare(name: str, audios: list[np.ndarray], engine: Engine, plain: Any, rounds: int) -> dict[str, Any]:
-    """Alternate the order each round (plain first, then engine first, ...) and keep each side's best
-    round: other work on the machine only ever adds time."""
+def compare(name: str, audios: list[np.ndarray], engine: Engine, plain: Any, rounds: int,
+            group: int) -> dict[str, Any]:
+    """Both sides on the same files, interleaved: the files go in groups of `group` (one engine call
+    each), and the side that runs first alternates from group to group and round to round, so both
+    see the same share of whatever else the machine is doing. Each side keeps its best round."""
     seconds = sum(len(a) for a in audios) / SAMPLE_RATE
-    times: dict[str, list[tuple[float, float]]] = {"plain": [], "engine": []}
-    texts: dict[str, list[str]] = {}
-    runs = {"plain": lambda: plain_loop(plain, audios),
-            "engine": lambda: [r.text for r in engine.transcribe_many(audios)]}
+    chunks = [audios[i : i + group] for i in range(0, len(audios), group or len(audios))]
+    runs = {"plain": lambda files: plain_loop(plain, files),
+            "engine": lambda files: [r.text for r in engine.transcribe_many(files)]}
+    rounds_taken: dict[str, list[tuple[float, float]]] = {"plain": [], "engine": []}
+    texts: dict[str, list[str]] = {"plain": [], "engine": []}
     for n in range(rounds):
-        for which in (("plain", "engine") if n % 2 == 0 else ("engine", "plain")):
-            out, wall, cpu = timed(runs[which])
-            texts.setdefault(which, out)
-            times[which].append((wall, cpu))
-    best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in times.items()}
+        totals = {"plain": [0.0, 0.0], "engine": [0.0, 0.0]}
+        for g, chunk in enumerate(chunks):
+            for which in (("plain", "engine") if (n + g) % 2 == 0 else ("engine", "plain")):
+                out, wall, cpu = timed(runs[which], chunk)
+                totals[which][0] += wall
+                totals[which][1] += cpu
+                if n == 0:
+                    texts[which].extend(out)
+        for which, (wall, cpu) in totals.items():
+            rounds_taken[which].append((wall, cpu))
+    best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in rounds_taken.items()}
     same = sum(a == b for a, b in zip(texts["plain"], texts["engine"], strict=True))
     row = {"case": name, "files": len(audios), "audio_s": round(seconds, 1), "rounds": rounds,
+           "files_per_engine_call": len(chunks[0]),
            "plain_s": round(best["plain"][0], 1), "plain_cpu_s": round(best["plain"][1], 1),
            "engine_s": round(best["engine"][0], 1), "engine_cpu_s": round(best["engine"][1], 1),
            "plain_rtf": round(best["plain"][0] / seconds, 4), "engine_rtf": round(best["engine"][0] / seconds, 4),
            "speedup": round(best["plain"][0] / best["engine"][0], 2),
            "cpu_speedup": round(best["plain"][1] / best["engine"][1], 2),
-           "identical_text": f"{same}/{len(audios)}", "all_times": times}
+           "identical_text": f"{same}/{len(audios)}", "rounds_wall_cpu": rounds_taken}
     print(json.dumps(row), flush=True)
     return row
 
@@ -187,11 +199,14 @@ def main() -> None:
     parser.add_argument("--ncpu", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batch-seconds", type=int, default=120)
     parser.add_argument("--models", choices=["large", "tiny"], default="large")
-    parser.add_argument("--rounds", type=int, default=1, help="runs of each side per case, order alternating")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each side per case, order alternating")
+    parser.add_argument("--group", type=int, default=8, help="files per engine call in the many-files case "
+                        "(0: all); the sides alternate between groups")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
     started = time.perf_counter()
+    load_before = os.getloadavg()
     dirs = build_models(args.models)
     long_audio, short_audios = make_audio(args.files, args.file_seconds, args.long_seconds)
     config = EngineConfig(model=str(dirs["asr"]), vad_model=str(dirs["vad"]), punc_model=str(dirs["punc"]),
@@ -207,9 +222,11 @@ def main() -> None:
     engine.transcribe(warm)
     print(f"models {args.models} on {engine.device}; setup {time.perf_counter() - started:.0f} s", flush=True)
 
-    rows = [compare(f"one {args.long_seconds / 60:g}-minute file", [long_audio], engine, plain, args.rounds),
-            compare(f"{args.files} x {args.file_seconds:g}-second files", short_audios, engine, plain, args.rounds)]
-    report = markdown(rows, args, machine(engine.device))
+    rows = [compare(f"one {args.long_seconds / 60:g}-minute file", [long_audio], engine, plain, args.rounds, 1),
+            compare(f"{args.files} x {args.file_seconds:g}-second files", short_audios, engine, plain, args.rounds,
+                    args.group)]
+    load = f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    report = markdown(rows, args, f"{machine(engine.device)}; {load}")
     print(report)
     if args.record:
         with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as f:
@@ -218,7 +235,8 @@ def main() -> None:
 
 def markdown(rows: list[dict[str, Any]], args: argparse.Namespace, where: str) -> str:
     lines = [f"### {time.strftime('%Y-%m-%d')}: {args.models} models, device {args.device}, "
-             f"batch {args.batch_seconds} s, ncpu {args.ncpu}, {args.rounds} round(s)", "", f"Machine: {where}", "",
+             f"batch {args.batch_seconds} s, ncpu {args.ncpu}, {args.rounds} round(s), "
+             f"{args.group or args.files} files per engine call", "", f"Machine: {where}", "",
              "| case | audio | plain loop: wall (RTF) / CPU | engine: wall (RTF) / CPU | speed-up wall / CPU "
              "| identical text |", "|---|---|---|---|---|---|"]
     for r in rows:

@@ -89,25 +89,14 @@ class EngineConfig:
     def from_settings(cls) -> EngineConfig:
         from django.conf import settings
 
-        return cls(
-            model=settings.ASR_MODEL,
-            vad_model=settings.ASR_VAD_MODEL,
-            punc_model=settings.ASR_PUNC_MODEL,
-            spk_model=settings.ASR_SPK_MODEL,
-            device=settings.ASR_DEVICE,
-            ncpu=int(settings.ASR_NCPU),
-            batch_seconds=int(settings.ASR_BATCH_SECONDS),
-            hub=settings.ASR_HUB,
-        )
+        return cls(model=settings.ASR_MODEL, vad_model=settings.ASR_VAD_MODEL, punc_model=settings.ASR_PUNC_MODEL,
+                   spk_model=settings.ASR_SPK_MODEL, device=settings.ASR_DEVICE, ncpu=int(settings.ASR_NCPU),
+                   batch_seconds=int(settings.ASR_BATCH_SECONDS), hub=settings.ASR_HUB)
 
     def model_settings(self) -> dict[str, tuple[str, str]]:
         """role -> (setting name, value), for every role, configured or not."""
-        return {
-            "asr": ("ASR_MODEL", self.model),
-            "vad": ("ASR_VAD_MODEL", self.vad_model),
-            "punc": ("ASR_PUNC_MODEL", self.punc_model),
-            "spk": ("ASR_SPK_MODEL", self.spk_model),
-        }
+        return {"asr": ("ASR_MODEL", self.model), "vad": ("ASR_VAD_MODEL", self.vad_model),
+                "punc": ("ASR_PUNC_MODEL", self.punc_model), "spk": ("ASR_SPK_MODEL", self.spk_model)}
 
 
 class _RootFilter(logging.Filter):
@@ -154,6 +143,43 @@ def _device(requested: str) -> str:
     if requested.startswith("cuda") and not torch.cuda.is_available():
         raise EngineConfigError(f"ASR_DEVICE is {requested!r} but no CUDA device is available; use 'auto' or 'cpu'.")
     return requested
+
+
+def _mask_batch_padding(model: Any) -> None:
+    """Make a batch decode exactly as its items would one at a time (shared/funasr-offline.md).
+
+    FunASR's CIF predictor convolves past the end of each item into the padded encoder frames,
+    and its timestamp head runs a BLSTM backwards from the padding, so batching changes the
+    output of every item shorter than the longest. Zero the padded frames for the predictor, and
+    run the (small) timestamp head per item on that item's own frames.
+    """
+    import torch
+
+    predictor = model.calc_predictor
+
+    def calc_predictor(encoder_out: Any, encoder_out_lens: Any) -> Any:
+        if encoder_out.size(0) > 1:
+            frames = torch.arange(encoder_out.size(1), device=encoder_out.device)
+            keep = frames[None, :] < encoder_out_lens.to(encoder_out.device)[:, None]
+            encoder_out = encoder_out * keep.unsqueeze(-1).to(encoder_out.dtype)
+        return predictor(encoder_out, encoder_out_lens)
+
+    model.calc_predictor = calc_predictor
+    timestamp_head = getattr(model, "calc_predictor_timestamp", None)
+    if timestamp_head is None:
+        return
+
+    def calc_predictor_timestamp(encoder_out: Any, encoder_out_lens: Any, token_num: Any) -> Any:
+        if encoder_out.size(0) == 1:
+            return timestamp_head(encoder_out, encoder_out_lens, token_num)
+        parts = [
+            timestamp_head(encoder_out[i : i + 1, :n], encoder_out_lens[i : i + 1], token_num[i : i + 1])
+            for i, n in enumerate(encoder_out_lens.tolist())
+        ]
+        # callers index these per item (us_alphas[i][:len]), so lists of per-item tensors will do
+        return tuple([part[k][0] for part in parts] for k in range(4))
+
+    model.calc_predictor_timestamp = calc_predictor_timestamp
 
 
 def _malloc_trim() -> None:
@@ -204,7 +230,7 @@ class Engine:
                 # FunASR would silently run randomly initialised weights
                 raise EngineConfigError(f"{self.sources[role].setting}: FunASR found no weights file in "
                                         f"{self.sources[role].path}; it needs config.yaml and model.pt.")
-        pipeline.mask_batch_padding(self._am.model)
+        _mask_batch_padding(self._am.model)
         _malloc_trim()
         log.info("ASR engine loaded on %s in %.1f s: %s", self.device, time.perf_counter() - started, self.models)
 

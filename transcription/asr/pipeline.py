@@ -1,7 +1,6 @@
-"""The batching half of the engine: planning batches, making batched decoding equal one-by-one
-decoding, building timed sentences, and the task helper.
+"""The pure-Python half of the engine: batch planning, timed sentences, and the task helper.
 
-Nothing here imports torch or funasr at import time, so task modules loaded by the django-q2
+Nothing here imports torch or funasr, so task modules loaded by the django-q2
 parent process may import it.
 """
 
@@ -52,42 +51,6 @@ def plan_batches(lengths_ms: Sequence[int], batch_seconds: float) -> list[list[i
     if current:
         batches.append(current)
     return batches
-
-
-def mask_batch_padding(model: Any) -> None:
-    """Make a batch decode exactly as its items would one at a time (shared/funasr-offline.md).
-
-    FunASR's CIF predictor convolves past the end of each item into the padded encoder frames,
-    and its timestamp head runs a BLSTM backwards from the padding, so batching changes the
-    output of every item shorter than the longest. Zero the padded frames for the predictor, and
-    run the (small) timestamp head per item on that item's own frames.
-    """
-    from funasr.models.transformer.utils.nets_utils import make_pad_mask
-
-    predictor = model.calc_predictor
-
-    def calc_predictor(encoder_out: Any, encoder_out_lens: Any) -> Any:
-        if encoder_out.size(0) > 1:
-            keep = ~make_pad_mask(encoder_out_lens, maxlen=encoder_out.size(1)).to(encoder_out.device)
-            encoder_out = encoder_out * keep.unsqueeze(-1).to(encoder_out.dtype)
-        return predictor(encoder_out, encoder_out_lens)
-
-    model.calc_predictor = calc_predictor
-    timestamp_head = getattr(model, "calc_predictor_timestamp", None)
-    if timestamp_head is None:
-        return
-
-    def calc_predictor_timestamp(encoder_out: Any, encoder_out_lens: Any, token_num: Any) -> Any:
-        if encoder_out.size(0) == 1:
-            return timestamp_head(encoder_out, encoder_out_lens, token_num)
-        parts = [
-            timestamp_head(encoder_out[i : i + 1, :n], encoder_out_lens[i : i + 1], token_num[i : i + 1])
-            for i, n in enumerate(encoder_out_lens.tolist())
-        ]
-        # callers index these per item (us_alphas[i][:len]), so lists of per-item tensors will do
-        return tuple([part[k][0] for part in parts] for k in range(4))
-
-    model.calc_predictor_timestamp = calc_predictor_timestamp
 
 
 def _is_cjk(ch: str) -> bool:
