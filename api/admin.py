@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from api.models import ApiToken
+from api.services import token_revoke
 
 
 @admin.register(ApiToken)
@@ -24,3 +25,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: ApiToken) -> None:
+        token_revoke(token=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001 - Django's signature
+        for token in queryset:
+            token_revoke(token=token)

@@ -12,19 +12,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal.errors import DomainError
+
 
 class BadRequest(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "Invalid request."
     default_code = "invalid"
-
-
-class Conflict(exceptions.APIException):
-    """The object is in a state that does not allow this (a finished job, an approved transcript)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The object's current state does not allow this."
-    default_code = "conflict"
 
 
 def _flatten(detail: Any, field: str = "") -> list[str]:
@@ -40,6 +34,8 @@ def _flatten(detail: Any, field: str = "") -> list[str]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response({"detail": exc.message}, status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

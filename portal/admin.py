@@ -1,6 +1,6 @@
-"""Staff views of the people side. Membership changes made here are written
-to the audit log like those made in the app; the audit log itself is
-read-only."""
+"""Staff views of the people side. Every change made here goes through the
+same services as the app (the team rules, storage cleanup, the audit log);
+the audit log itself is read-only."""
 
 from __future__ import annotations
 
@@ -8,30 +8,18 @@ import json
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 from django.db.models import Count
-from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import AuditAction, AuditEvent, Membership, Profile, Project, Team
-from portal.services.audit import audit_record
+from portal.admin_support import CascadingDeleteMixin, ServiceModelAdmin
+from portal.models import AuditEvent, Membership, Profile, Project, Role, Team
+from portal.services import teams as team_services
+from portal.services.accounts import user_delete
 
-VIA_ADMIN = {"via": "admin"}
-
-
-def _audit_added(request: HttpRequest, m: Membership) -> None:
-    audit_record(request=request, action=AuditAction.MEMBER_ADD, team=m.team, obj=m.user,
-                 detail={"role": m.role, **VIA_ADMIN})
-
-
-def _audit_role(request: HttpRequest, m: Membership, before: str) -> None:
-    audit_record(request=request, action=AuditAction.MEMBER_ROLE, team=m.team, obj=m.user,
-                 detail={"before": before, "after": m.role, **VIA_ADMIN})
-
-
-def _audit_removed(request: HttpRequest, m: Membership, user=None) -> None:
-    audit_record(request=request, action=AuditAction.MEMBER_REMOVE, team=m.team, obj=user or m.user,
-                 detail={"role": m.role, **VIA_ADMIN})
+User = get_user_model()
 
 
 class MembershipInline(admin.TabularInline):
@@ -43,7 +31,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(CascadingDeleteMixin, ServiceModelAdmin):
     list_display = ["name", "n_members", "n_projects", "created_at"]
     search_fields = ["name", "=id"]
     date_hierarchy = "created_at"
@@ -54,6 +42,9 @@ class TeamAdmin(admin.ModelAdmin):
             n_members=Count("memberships", distinct=True), n_projects=Count("projects", distinct=True),
         )
 
+    def has_add_permission(self, request) -> bool:
+        return False  # a team is created by its first owner, in the app
+
     @admin.display(description=_("members"), ordering="n_members")
     def n_members(self, team: Team) -> int:
         return team.n_members
@@ -62,28 +53,42 @@ class TeamAdmin(admin.ModelAdmin):
     def n_projects(self, team: Team) -> int:
         return team.n_projects
 
+    def save_model(self, request, obj, form, change):
+        if "name" in form.changed_data:
+            team_services.team_rename(actor=self.actor(request), team=obj, name=obj.name)
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:
             return super().save_formset(request, form, formset, change)
-        initial = {f.instance.pk: (f.initial.get("user"), f.initial.get("role")) for f in formset.initial_forms}
-        formset.save()
-        for m in formset.deleted_objects:
-            _audit_removed(request, m)
-        for m, fields in formset.changed_objects:
-            user_before, role_before = initial[m.pk]
+        actor = self.actor(request)
+        formset.save(commit=False)
+        team = form.instance
+        current = {m.pk: m for m in Membership.objects.filter(team=team).select_related("team", "user")}
+        # Additions and promotions first, so a team is never left without an owner midway.
+        for m in formset.new_objects:
+            team_services.membership_add(actor=actor, team=team, user=m.user, role=m.role)
+        changed = sorted(formset.changed_objects, key=lambda pair: pair[0].role != Role.OWNER)
+        for m, fields in changed:
             if "user" in fields:
                 # Swapping the user on a row is a removal and an addition.
-                previous = get_user_model().objects.filter(pk=user_before).first()
-                _audit_removed(request, Membership(team=m.team, role=role_before), user=previous)
-                _audit_added(request, m)
+                team_services.membership_add(actor=actor, team=team, user=m.user, role=m.role)
+                team_services.membership_remove(actor=actor, membership=current[m.pk])
             elif "role" in fields:
-                _audit_role(request, m, role_before)
-        for m in formset.new_objects:
-            _audit_added(request, m)
+                team_services.membership_set_role(actor=actor, membership=current[m.pk], role=m.role)
+        for m in formset.deleted_objects:
+            team_services.membership_remove(actor=actor, membership=current[m.pk])
+
+    def delete_model(self, request, obj):
+        team_services.team_delete(actor=self.actor(request), team=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for team in queryset:
+                team_services.team_delete(actor=self.actor(request), team=team)
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ServiceModelAdmin):
     list_display = ["user", "team", "role", "created_at"]
     list_filter = ["role", ("team", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "user__email", "team__name"]
@@ -95,30 +100,34 @@ class MembershipAdmin(admin.ModelAdmin):
         return ["team", "user", "created_at"] if obj else ["created_at"]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
         if not change:
-            _audit_added(request, obj)
+            obj.pk = team_services.membership_add(actor=self.actor(request), team=obj.team, user=obj.user,
+                                                  role=obj.role).pk
         elif "role" in form.changed_data:
-            _audit_role(request, obj, form.initial.get("role", ""))
+            team_services.membership_set_role(actor=self.actor(request), membership=Membership.objects.get(
+                pk=obj.pk), role=obj.role)
 
     def delete_model(self, request, obj):
-        _audit_removed(request, obj)
-        super().delete_model(request, obj)
+        team_services.membership_remove(actor=self.actor(request), membership=obj)
 
     def delete_queryset(self, request, queryset):
-        for m in queryset.select_related("team", "user"):
-            _audit_removed(request, m)
-        super().delete_queryset(request, queryset)
+        with transaction.atomic():
+            for m in queryset.select_related("team", "user"):
+                team_services.membership_remove(actor=self.actor(request), membership=m)
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(CascadingDeleteMixin, ServiceModelAdmin):
     list_display = ["name", "team", "created_by", "n_jobs", "created_at"]
     list_filter = [("team", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "team__name", "=id"]
     list_select_related = ["team", "created_by"]
     autocomplete_fields = ["team"]
     date_hierarchy = "created_at"
+    fields = ["team", "name", "hotwords", "created_by", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["team", "created_by", "created_at"] if obj else ["created_by", "created_at"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_jobs=Count("jobs"))
@@ -127,13 +136,54 @@ class ProjectAdmin(admin.ModelAdmin):
     def n_jobs(self, project: Project) -> int:
         return project.n_jobs
 
+    def save_model(self, request, obj, form, change):
+        words = obj.hotwords if isinstance(obj.hotwords, list) else [obj.hotwords or ""]
+        hotwords = team_services.hotwords_parse(text="\n".join(str(w) for w in words))
+        if change:
+            team_services.project_update(actor=self.actor(request), project=obj, name=obj.name, hotwords=hotwords)
+        else:
+            obj.pk = team_services.project_create(actor=self.actor(request), team=obj.team, name=obj.name,
+                                                  hotwords=hotwords).pk
+
+    def delete_model(self, request, obj):
+        team_services.project_delete(actor=self.actor(request), project=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for project in queryset.select_related("team"):
+                team_services.project_delete(actor=self.actor(request), project=project)
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AccountAdmin(CascadingDeleteMixin, ServiceModelAdmin, UserAdmin):
+    """Django's user admin, but an account that is a team's only owner cannot be deleted."""
+
+    def delete_model(self, request, obj):
+        user_delete(actor=self.actor(request), user=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for user in queryset:
+                user_delete(actor=self.actor(request), user=user)
+
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
+    """Each user sets their own preferences under Settings; staff look."""
+
     list_display = ["user", "language", "timezone", "email_on_finish"]
     list_filter = ["language", "email_on_finish"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

@@ -13,6 +13,12 @@ from django.db.models import Count
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_q.models import OrmQ
+from redis import Redis
+
+from transcription import job_states
+from transcription.job_states import JobStatus
+from transcription.models import Job
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +40,12 @@ def broker_check() -> bool:
     redis_url = settings.Q_CLUSTER.get("redis")
     try:
         if redis_url:
-            import redis
-
-            client = redis.Redis.from_url(redis_url, socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+            client = Redis.from_url(redis_url, socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
                                           socket_timeout=BROKER_TIMEOUT_SECONDS)
             try:
                 return bool(client.ping())
             finally:
                 client.close()
-        from django_q.models import OrmQ
-
         OrmQ.objects.exists()
         return True
     except Exception:
@@ -52,10 +54,8 @@ def broker_check() -> bool:
 
 
 def queue_depth() -> dict[str, int]:
-    from transcription.models import Job, JobStatus
-
     counts = dict(
-        Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+        Job.objects.filter(job_states.q_active())
         .values_list("status").annotate(n=Count("id")).values_list("status", "n")
     )
     return {"queued": counts.get(JobStatus.QUEUED, 0), "running": counts.get(JobStatus.RUNNING, 0)}

@@ -1,11 +1,17 @@
+"""Request-wide behaviour: the user's language and time zone, and domain errors as pages."""
+
 from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 
+from portal.errors import DomainError
 from portal.models import Profile
 
 
@@ -35,3 +41,45 @@ class UserPreferencesMiddleware:
             response.headers.setdefault("Content-Language", profile.language)
         return response
 
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """Scripts (the upload page, htmx buttons) ask for JSON answers."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def safe_next(request: HttpRequest, *candidates: str | None) -> str | None:
+    """The first candidate URL that stays on this site."""
+    for target in candidates:
+        if target and url_has_allowed_host_and_scheme(target, {request.get_host()},
+                                                      require_https=request.is_secure()):
+            return target
+    return None
+
+
+class DomainErrorMiddleware:
+    """The web edge's one translation of portal.errors.DomainError: JSON
+    ``{"detail"}`` with the error's status for scripts and htmx; for a form
+    post, the message on the page the form came from; else an error page
+    with the message and the status. Views catch an error themselves only
+    where they show it in place (a form field, an edited segment)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DomainError):
+            return None
+        if wants_json(request) or request.headers.get("HX-Request"):
+            return JsonResponse({"detail": exception.message}, status=exception.status)
+        if request.method == "POST":
+            back = safe_next(request, request.POST.get("next"), request.headers.get("Referer"))
+            if back:
+                messages.error(request, exception.message)
+                return redirect(back)
+        return render(request, "error.html", {
+            "message": exception.message, "back": safe_next(request, request.headers.get("Referer")),
+        }, status=exception.status)

@@ -105,6 +105,15 @@ class AuditAction(models.TextChoices):
     MEMBER_ADD = "member.add", _("added member")
     MEMBER_ROLE = "member.role", _("changed member role")
     MEMBER_REMOVE = "member.remove", _("removed member")
+    PROJECT_DELETE = "project.delete", _("deleted project")
+    TEAM_DELETE = "team.delete", _("deleted team")
+    JOB_CANCEL = "job.cancel", _("cancelled job")
+    JOB_RETRY = "job.retry", _("retried job")
+    JOB_PRIORITY = "job.priority", _("changed job priority")
+    JOB_REVIEW = "job.review", _("marked job reviewed")
+    WEBHOOK_ADD = "webhook.add", _("added webhook")
+    WEBHOOK_REMOVE = "webhook.remove", _("removed webhook")
+    WEBHOOK_PAUSE = "webhook.pause", _("paused or resumed webhook")
 
 
 class AuditLogImmutable(Exception):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,23 +13,25 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.access import get_project_for_user, get_team_for_user, projects_for_user, teams_for_user
+from portal.actor import Actor
+from portal.errors import DomainError
 from portal.forms import MemberAddForm, MemberRemoveForm, MemberRoleForm, ProfileForm, ProjectForm, TeamForm
-from portal.models import Membership, Profile, Role
+from portal.models import Membership, Role
 from portal.services import teams as team_services
+from portal.services.accounts import profile_for, profile_update
+from transcription import job_states
+from transcription.services.queue import queue_summary_for_user
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from transcription.models import JobStatus
-    from transcription.services.queue import queue_summary_for_user
-
     teams = teams_for_user(request.user).annotate(n_projects=Count("projects", distinct=True))
     labels = dict(Role.choices)
     roles = {team_id: labels[role] for team_id, role in
              Membership.objects.filter(user=request.user).values_list("team_id", "role")}
     projects = projects_for_user(request.user).select_related("team").annotate(
         n_jobs=Count("jobs"),
-        n_active=Count("jobs", filter=Q(jobs__status__in=[JobStatus.QUEUED, JobStatus.RUNNING])),
+        n_active=Count("jobs", filter=job_states.q_active(prefix="jobs__")),
     )
     return render(request, "portal/dashboard.html", {
         "teams": [(team, roles.get(team.id)) for team in teams],
@@ -43,7 +44,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def team_create(request: HttpRequest) -> HttpResponse:
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        team = team_services.team_create(user=request.user, name=form.cleaned_data["name"])
+        team = team_services.team_create(actor=Actor.from_request(request), name=form.cleaned_data["name"])
         messages.success(request, _("Team created."))
         return redirect("team", team_id=team.id)
     return render(request, "portal/team_form.html", {"form": form})
@@ -76,7 +77,7 @@ def team_rename(request: HttpRequest, team_id: str) -> HttpResponse:
     form = TeamForm(request.POST)
     if not form.is_valid():
         return _render_team(request, team, add_form=MemberAddForm(), rename_form=form, status=400)
-    team_services.team_rename(team=team, name=form.cleaned_data["name"])
+    team_services.team_rename(actor=Actor.from_request(request), team=team, name=form.cleaned_data["name"])
     messages.success(request, _("Team renamed."))
     return redirect("team", team_id=team.id)
 
@@ -89,11 +90,11 @@ def member_add(request: HttpRequest, team_id: str) -> HttpResponse:
     if form.is_valid():
         try:
             membership = team_services.membership_add(
-                team=team, actor_membership=team.membership, request=request,
+                actor=Actor.from_request(request), team=team,
                 identifier=form.cleaned_data["identifier"], role=form.cleaned_data["role"],
             )
-        except ValidationError as e:
-            form.add_error("identifier", e)
+        except DomainError as e:
+            form.add_error("identifier", e.message)
         else:
             messages.success(request, _("%(user)s added as %(role)s.") % {
                 "user": membership.user.get_username(), "role": membership.get_role_display()})
@@ -114,13 +115,9 @@ def member_role(request: HttpRequest, team_id: str) -> HttpResponse:
         messages.error(request, _("Choose a valid role."))
         return redirect("team", team_id=team.id)
     target = _target_membership(team, form.cleaned_data["username"])
-    try:
-        team_services.membership_set_role(membership=target, actor_membership=team.membership,
-                                          role=form.cleaned_data["role"], request=request)
-    except ValidationError as e:
-        messages.error(request, " ".join(e.messages))
-    else:
-        messages.success(request, _("Role updated."))
+    team_services.membership_set_role(actor=Actor.from_request(request), membership=target,
+                                      role=form.cleaned_data["role"])
+    messages.success(request, _("Role updated."))
     return redirect("team", team_id=team.id)
 
 
@@ -132,12 +129,7 @@ def member_remove(request: HttpRequest, team_id: str) -> HttpResponse:
     if not form.is_valid():
         return redirect("team", team_id=team.id)
     target = _target_membership(team, form.cleaned_data["username"])
-    try:
-        team_services.membership_remove(membership=target, actor_membership=team.membership,
-                                        request=request)
-    except ValidationError as e:
-        messages.error(request, " ".join(e.messages))
-        return redirect("team", team_id=team.id)
+    team_services.membership_remove(actor=Actor.from_request(request), membership=target)
     if target.user_id == request.user.pk:
         messages.success(request, _("You left the team."))
         return redirect("dashboard")
@@ -151,7 +143,7 @@ def project_create(request: HttpRequest, team_id: str) -> HttpResponse:
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         project = team_services.project_create(
-            team=team, user=request.user, name=form.cleaned_data["name"],
+            actor=Actor.from_request(request), team=team, name=form.cleaned_data["name"],
             hotwords=form.cleaned_data["hotwords"],
         )
         messages.success(request, _("Project created."))
@@ -165,7 +157,8 @@ def project_edit(request: HttpRequest, project_id: str) -> HttpResponse:
     initial = {"name": project.name, "hotwords": "\n".join(project.hotwords)}
     form = ProjectForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        team_services.project_update(project=project, name=form.cleaned_data["name"],
+        team_services.project_update(actor=Actor.from_request(request), project=project,
+                                     name=form.cleaned_data["name"],
                                      hotwords=form.cleaned_data["hotwords"])
         messages.success(request, _("Project saved."))
         return redirect("project", project_id=project.id)
@@ -178,7 +171,7 @@ def project_delete(request: HttpRequest, project_id: str) -> HttpResponse:
     project = get_project_for_user(request.user, project_id, manage=True)
     if request.method == "POST":
         team_id = project.team_id
-        team_services.project_delete(project=project)
+        team_services.project_delete(actor=Actor.from_request(request), project=project)
         messages.success(request, _("Project deleted."))
         return redirect("team", team_id=team_id)
     return render(request, "portal/project_confirm_delete.html", {
@@ -188,10 +181,10 @@ def project_delete(request: HttpRequest, project_id: str) -> HttpResponse:
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
-    profile, _created = Profile.objects.get_or_create(user=request.user)
+    profile = profile_for(user=request.user)
     form = ProfileForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        profile_update(actor=Actor.from_request(request), profile=profile, **form.cleaned_data)
         messages.success(request, _("Preferences saved."))
         return HttpResponseRedirect(reverse("preferences"))
     return render(request, "portal/preferences.html", {"form": form})

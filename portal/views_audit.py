@@ -11,7 +11,7 @@ from django.shortcuts import render
 
 from portal.access import get_team_for_user
 from portal.models import AuditAction, Role
-from portal.services.audit_log import audit_events_for_team
+from portal.services.audit import audit_events_for_team
 
 PAGE_SIZE = 50
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import Permission, User
 
-from portal.models import Project
+from portal.models import Membership, Project, Team
 from transcription.models import Job, JobStatus, MediaFile
 
 
@@ -49,3 +49,18 @@ def make_jobs(project: Project, n: int, *, user: User | None = None, name: str =
         for i, m in enumerate(media)
     ]
     return Job.objects.bulk_create(jobs, batch_size=500)
+
+
+def team_page_form(team: Team, rows: list[tuple[Membership | None, User, str]]) -> dict[str, str]:
+    """The POST of the admin's team page: one inline row per (membership or
+    None for a new row, user, role)."""
+    existing = sum(1 for membership, _user, _role in rows if membership is not None)
+    data = {"name": team.name, "memberships-TOTAL_FORMS": str(len(rows)),
+            "memberships-INITIAL_FORMS": str(existing), "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000"}
+    for n, (membership, user, role) in enumerate(rows):
+        if membership is not None:
+            data[f"memberships-{n}-id"] = str(membership.pk)
+        data.update({f"memberships-{n}-team": str(team.pk), f"memberships-{n}-user": str(user.pk),
+                     f"memberships-{n}-role": role})
+    return data

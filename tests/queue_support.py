@@ -70,7 +70,7 @@ def broker_size() -> int:
     """Wake-ups waiting for the ASR workers."""
     from django_q.brokers import get_broker
 
-    from transcription.services.jobs import asr_cluster
+    from transcription.services.wakeups import asr_cluster
 
     return get_broker(asr_cluster()).queue_size()
 
@@ -80,7 +80,7 @@ def broker_take_one() -> dict:
     from django_q.brokers import get_broker
     from django_q.signing import SignedPackage
 
-    from transcription.services.jobs import asr_cluster
+    from transcription.services.wakeups import asr_cluster
 
     packages = get_broker(asr_cluster()).dequeue() or []
     assert packages, "no task was queued"
@@ -90,7 +90,7 @@ def broker_take_one() -> dict:
 def broker_purge() -> None:
     from django_q.brokers import get_broker
 
-    from transcription.services.jobs import asr_cluster
+    from transcription.services.wakeups import asr_cluster
 
     get_broker(asr_cluster()).purge_queue()
 

@@ -161,7 +161,7 @@ def test_it_cancels_queued_jobs_and_asks_running_ones_to_stop(project, staff, dj
 
 def test_it_sends_the_cancel_notifications_from_the_background_task(project, staff):
     from transcription.models import Webhook, WebhookDelivery
-    from transcription.services.job_bulk import jobs_notify_finished
+    from transcription.services.job_actions import jobs_notify_finished
 
     Webhook.objects.create(project=project, url="https://example.org/hook", secret="s")
     jobs = make_jobs(project, 3, status=JobStatus.CANCELLED, finished_at=timezone.now())

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from portal.models import AuditEvent, Membership, Profile, Role
 from tests.conftest import login
-from tests.ops_support import make_job, make_jobs, make_staff
+from tests.ops_support import make_job, make_jobs, make_staff, team_page_form
 from transcription.models import (
     JobStatus,
     ProjectExport,
@@ -166,17 +166,8 @@ def test_it_audits_membership_changes_made_on_the_team_page_in_admin(team, alice
     client = login(make_staff())
     alice_m = Membership.objects.get(team=team, user=alice)
     bob_m = Membership.objects.get(team=team, user=bob)
-    data = {
-        "name": "Alpha",
-        "memberships-TOTAL_FORMS": "3", "memberships-INITIAL_FORMS": "2",
-        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
-        "memberships-0-id": str(alice_m.pk), "memberships-0-team": str(team.pk),
-        "memberships-0-user": str(alice.pk), "memberships-0-role": Role.OWNER,
-        "memberships-1-id": str(bob_m.pk), "memberships-1-team": str(team.pk),
-        "memberships-1-user": str(bob.pk), "memberships-1-role": Role.MEMBER,
-        "memberships-2-team": str(team.pk), "memberships-2-user": str(charlie.pk),
-        "memberships-2-role": Role.VIEWER,
-    }
+    data = team_page_form(team, [(alice_m, alice, Role.OWNER), (bob_m, bob, Role.MEMBER),
+                                 (None, charlie, Role.VIEWER)])
     r = client.post(f"/admin/portal/team/{team.pk}/change/", data)
     assert r.status_code == 302, r.content.decode()[:2000]
     events = set(AuditEvent.objects.filter(team=team).values_list("action", "object_repr"))

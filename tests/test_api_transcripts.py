@@ -130,7 +130,9 @@ def test_it_exports_srt(transcript, bob):
     assert blocks[0].splitlines() == ["1", "00:00:00,000 --> 00:00:02,500", "你好世界。"]
     assert blocks[1].splitlines()[1:] == ["00:00:02,500 --> 00:00:06,000", "Hello there."]
     event = AuditEvent.objects.get(action="transcript.export")
-    assert event.actor == bob and event.detail == {"format": "srt"}
+    # The same details as an export from the web page, and the edge it came through.
+    assert event.actor == bob and event.detail == {"format": "srt", "timestamps": False, "speakers": False,
+                                                   "chinese": "", "punctuation": "", "via": "api"}
 
 
 def test_it_exports_docx_with_options(transcript, alice):

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from portal.actor import Actor
 from portal.models import AuditEvent, AuditLogImmutable, Membership, Role, Team
 from portal.services.audit import audit_record
 from tests.conftest import login
@@ -64,8 +65,8 @@ def test_it_shows_a_teams_log_only_to_its_owners(team, alice, bob, beta, charlie
 
 
 def test_it_never_shows_one_teams_entries_to_another(team, alice, beta, charlie):
-    audit_record(request=None, action="transcript.view", team=team, obj="alpha-secret.wav", actor=alice)
-    audit_record(request=None, action="transcript.view", team=beta, obj="beta-secret.wav", actor=charlie)
+    audit_record(actor=Actor.of(alice), action="transcript.view", team=team, obj="alpha-secret.wav")
+    audit_record(actor=Actor.of(charlie), action="transcript.view", team=beta, obj="beta-secret.wav")
     alpha_page = login(alice).get(audit_url(team)).content.decode()
     beta_page = login(charlie).get(audit_url(beta)).content.decode()
     assert "alpha-secret.wav" in alpha_page and "beta-secret.wav" not in alpha_page
@@ -96,7 +97,7 @@ def test_it_filters_by_action_and_pages_through_the_log(team, alice):
 
 
 def test_it_refuses_to_change_or_delete_an_entry(team, alice):
-    event = audit_record(request=None, action="member.add", team=team, obj=alice, actor=alice)
+    event = audit_record(actor=Actor.of(alice), action="member.add", team=team, obj=alice)
     event.object_repr = "someone else"
     with pytest.raises(AuditLogImmutable):
         event.save()
@@ -110,7 +111,7 @@ def test_it_refuses_to_change_or_delete_an_entry(team, alice):
 
 
 def test_it_keeps_entries_when_the_team_or_user_is_deleted(team, alice, charlie):
-    audit_record(request=None, action="member.add", team=team, obj=charlie, actor=alice)
+    audit_record(actor=Actor.of(alice), action="member.add", team=team, obj=charlie)
     team.delete()
     alice.delete()
     event = AuditEvent.objects.get()
@@ -119,8 +120,8 @@ def test_it_keeps_entries_when_the_team_or_user_is_deleted(team, alice, charlie)
 
 
 def test_it_shows_staff_every_team_in_the_admin_read_only(team, alice, beta, charlie):
-    audit_record(request=None, action="member.add", team=team, obj=alice, actor=alice)
-    audit_record(request=None, action="media.download", team=beta, obj="beta.wav", actor=charlie)
+    audit_record(actor=Actor.of(alice), action="member.add", team=team, obj=alice)
+    audit_record(actor=Actor.of(charlie), action="media.download", team=beta, obj="beta.wav")
     client = login(make_staff())
     html = client.get("/admin/portal/auditevent/").content.decode()
     assert "Alpha" in html and "Beta" in html and "beta.wav" in html

@@ -17,11 +17,13 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
 
+from portal.actor import Actor
 from portal.models import Membership, Project, Role
 from tests.queue_support import make_job
 from transcription import tasks
 from transcription.models import Job, JobAttempt, JobStatus, MediaFile
-from transcription.services.jobs import job_claim, job_set_priority
+from transcription.services.claim import job_claim
+from transcription.services.job_actions import jobs_set_priority
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,7 +78,7 @@ CLAIMER = """
 import json, os, sys, time
 import django
 django.setup()
-from transcription.services.jobs import job_claim
+from transcription.services.claim import job_claim
 go, ready = sys.argv[1], sys.argv[2]
 open(ready, "w").close()
 while not os.path.exists(go):
@@ -163,7 +165,7 @@ def test_priority_comes_before_fair_share_and_age(project, alice, dave):
     make_job(project, alice, status=JobStatus.RUNNING)
     old = make_job(project, dave, name="old.wav", queued_ago=900)
     urgent = make_job(project, alice, name="urgent.wav", queued_ago=1)
-    assert job_set_priority(jobs_qs=Job.objects.filter(pk=urgent.pk), delta=5) == 1
+    assert jobs_set_priority(actor=Actor.system(), queryset=Job.objects.filter(pk=urgent.pk), delta=5) == 1
     assert job_claim(worker="w").pk == urgent.pk
     assert job_claim(worker="w").pk == old.pk
 
@@ -183,7 +185,7 @@ def test_only_queued_jobs_are_claimed(project, alice):
 def test_priority_changes_only_touch_queued_jobs(project, alice):
     queued = make_job(project, alice)
     running = make_job(project, alice, status=JobStatus.RUNNING)
-    assert job_set_priority(jobs_qs=Job.objects.all(), delta=10_000) == 1
+    assert jobs_set_priority(actor=Actor.system(), queryset=Job.objects.all(), delta=10_000) == 1
     queued.refresh_from_db()
     running.refresh_from_db()
     assert queued.priority == 1000  # clamped

@@ -14,7 +14,7 @@ from tests.conftest import login
 from tests.queue_support import broker_purge, broker_take_one
 from transcription import tasks
 from transcription.models import ExportStatus, JobStatus, ProjectExport
-from transcription.services.exports import ExportError, ExportOptions, to_full_width, to_half_width, transcript_export
+from transcription.services.exports import ExportError, ExportOptions, to_full_width, to_half_width, transcript_render
 from transcription.services.filenames import content_disposition, safe_filename
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def segments_of(transcript) -> list:
 
 
 def test_srt_has_every_segment_with_its_timing(transcript):
-    exported = transcript_export(transcript=transcript, format="srt")
+    exported = transcript_render(transcript=transcript, format="srt")
     assert exported.filename == "会议录音 2024-05.srt"
     assert exported.content_type.startswith("application/x-subrip")
     text = exported.content.decode("utf-8")
@@ -62,7 +62,7 @@ def test_srt_has_every_segment_with_its_timing(transcript):
 def test_srt_times_beyond_an_hour_and_with_speakers(project, alice, new_transcript):
     transcript = new_transcript(project, user=alice, segments=[(3723.456, 3725.9999, "一小时以后", "spk0")],
                                 speaker_names={"spk0": "主持人"})
-    text = transcript_export(transcript=transcript, format="srt",
+    text = transcript_render(transcript=transcript, format="srt",
                              options=ExportOptions(speakers=True)).content.decode()
     assert "01:02:03,456 --> 01:02:06,000\n主持人: 一小时以后" in text
 
@@ -70,7 +70,7 @@ def test_srt_times_beyond_an_hour_and_with_speakers(project, alice, new_transcri
 def test_vtt_parses_back_with_timings_and_voices(transcript):
     transcript.speaker_names = {"spk0": "Ann <host>"}
     transcript.save()
-    text = transcript_export(transcript=transcript, format="vtt",
+    text = transcript_render(transcript=transcript, format="vtt",
                              options=ExportOptions(speakers=True)).content.decode("utf-8")
     assert text.startswith("WEBVTT\n\n")
     cues = parse_cues(text)
@@ -81,7 +81,7 @@ def test_vtt_parses_back_with_timings_and_voices(transcript):
 
 
 def test_docx_opens_and_holds_every_segment(transcript):
-    exported = transcript_export(transcript=transcript, format="docx",
+    exported = transcript_render(transcript=transcript, format="docx",
                                  options=ExportOptions(speakers=True, timestamps=True))
     assert exported.filename == "会议录音 2024-05.docx"
     document = docx.Document(io.BytesIO(exported.content))
@@ -101,7 +101,7 @@ def test_docx_without_timestamps_groups_speaker_turns(project, alice, new_transc
     transcript = new_transcript(project, user=alice, segments=[
         (0, 1, "第一句。", "spk0"), (1, 2, "第二句。", "spk0"), (2, 3, "Hello there.", "spk1"),
         (3, 4, "General Kenobi.", "spk1")], speaker_names={"spk0": "甲"})
-    document = docx.Document(io.BytesIO(transcript_export(
+    document = docx.Document(io.BytesIO(transcript_render(
         transcript=transcript, format="docx", options=ExportOptions(speakers=True)).content))
     paragraphs = [p.text for p in document.paragraphs]
     assert "甲: 第一句。第二句。" in paragraphs
@@ -111,7 +111,7 @@ def test_docx_without_timestamps_groups_speaker_turns(project, alice, new_transc
 def test_json_round_trips_segments_and_metadata(transcript):
     transcript.speaker_names = {"spk1": "李经理"}
     transcript.save()
-    data = json.loads(transcript_export(transcript=transcript, format="json").content)
+    data = json.loads(transcript_render(transcript=transcript, format="json").content)
     assert data["id"] == str(transcript.id) and data["file"] == "会议录音 2024-05.wav"
     assert data["project"] == "Interviews" and data["duration"] == 4.0 and data["review_status"] == "draft"
     assert data["speakers"] == {"spk0": "spk0", "spk1": "李经理"}
@@ -123,12 +123,12 @@ def test_json_round_trips_segments_and_metadata(transcript):
 
 
 def test_txt_plain_has_one_line_per_segment(transcript):
-    text = transcript_export(transcript=transcript, format="txt").content.decode("utf-8")
+    text = transcript_render(transcript=transcript, format="txt").content.decode("utf-8")
     assert text.splitlines() == [s.text for s in segments_of(transcript)]
 
 
 def test_txt_with_timestamps_and_speakers(transcript):
-    text = transcript_export(transcript=transcript, format="txt",
+    text = transcript_render(transcript=transcript, format="txt",
                              options=ExportOptions(timestamps=True, speakers=True)).content.decode()
     assert text.splitlines()[1] == "[00:00:01] spk1: 我们先讨论预算问题。"
     assert text.splitlines()[3] == "[00:00:03] spk1: 會議結束，謝謝大家。"
@@ -137,22 +137,22 @@ def test_txt_with_timestamps_and_speakers(transcript):
 def test_txt_with_speakers_writes_paragraphs_per_turn(project, alice, new_transcript):
     transcript = new_transcript(project, user=alice, segments=[
         (0, 1, "你好。", "spk0"), (1, 2, "再见。", "spk0"), (2, 3, "好的。", "spk1")])
-    text = transcript_export(transcript=transcript, format="txt",
+    text = transcript_render(transcript=transcript, format="txt",
                              options=ExportOptions(speakers=True)).content.decode()
     assert text == "spk0: 你好。再见。\n\nspk1: 好的。\n"
 
 
 def test_chinese_conversion_both_ways(transcript):
-    simplified = transcript_export(transcript=transcript, format="txt",
+    simplified = transcript_render(transcript=transcript, format="txt",
                                    options=ExportOptions(chinese="simplified")).content.decode()
     assert "会议结束，谢谢大家。" in simplified and "會議" not in simplified
-    traditional = transcript_export(transcript=transcript, format="txt",
+    traditional = transcript_render(transcript=transcript, format="txt",
                                     options=ExportOptions(chinese="traditional")).content.decode()
     assert "大家好，歡迎參加今天的會議。" in traditional and "The budget is 1,000 dollars." in traditional
 
 
 def test_punctuation_width(transcript):
-    half = transcript_export(transcript=transcript, format="txt",
+    half = transcript_render(transcript=transcript, format="txt",
                              options=ExportOptions(punctuation="half")).content.decode()
     assert half.splitlines()[0] == "大家好,欢迎参加今天的会议."
     assert to_full_width("你好,世界. 3.14 and 1,000") == "你好，世界。3.14 and 1,000"
@@ -162,7 +162,7 @@ def test_punctuation_width(transcript):
 
 def test_unknown_format_or_option_is_refused(transcript):
     with pytest.raises(ExportError):
-        transcript_export(transcript=transcript, format="pdf")
+        transcript_render(transcript=transcript, format="pdf")
     with pytest.raises(ExportError):
         ExportOptions(chinese="klingon")
 

@@ -10,23 +10,16 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from portal.actor import Actor
 from tests.conftest import login
 from tests.queue_support import broker_purge, broker_size, make_job, result
 from transcription.asr import engine as engine_module
 from transcription.models import Job, JobAttempt, JobStatus, Transcript
-from transcription.services import jobs as job_services
 from transcription.services import worker as worker_module
-from transcription.services.jobs import (
-    Beat,
-    JobStateError,
-    job_cancel,
-    job_claim,
-    job_fail,
-    job_finish,
-    job_heartbeat,
-    job_retry,
-    jobs_reap_stale,
-)
+from transcription.services.claim import job_claim
+from transcription.services.job_actions import JobStateError, job_cancel, job_retry
+from transcription.services.job_lifecycle import Beat, job_fail, job_finish, job_heartbeat
+from transcription.services.reaper import jobs_kick_idle_queue, jobs_reap_stale
 from transcription.services.worker import job_run, job_run_next
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +100,7 @@ def test_a_running_job_stops_at_a_segment_boundary_when_cancelled(project, alice
 
     def cancel_midway(beat, fraction):
         real_progress(beat, fraction)
-        job_cancel(job=job, user=alice)  # the user presses Cancel while the engine runs
+        job_cancel(actor=Actor.of(alice), job=job)  # the user presses Cancel while the engine runs
         beat.beat()  # and the next heartbeat brings the news
 
     monkeypatch.setattr(worker_module._Heartbeat, "on_progress", cancel_midway)
@@ -122,7 +115,7 @@ def test_a_running_job_stops_at_a_segment_boundary_when_cancelled(project, alice
 def test_a_job_cancelled_before_transcription_never_loads_the_model(project, alice, speech, monkeypatch):
     job = claimed(project, alice)
     job.media.file.save("speech.wav", ContentFile(speech[0].read_bytes()), save=True)
-    job_cancel(job=job, user=alice)
+    job_cancel(actor=Actor.of(alice), job=job)
     monkeypatch.setattr(engine_module, "get_engine", lambda: pytest.fail("the model was loaded"))
     assert job_run(job=job, worker="w1") == "cancelled"
 
@@ -244,17 +237,17 @@ def test_the_reaper_schedule_exists(transactional_db):
 def test_an_idle_cluster_is_woken_for_jobs_whose_wakeup_was_lost(project, alice):
     broker_purge()
     make_job(project, alice, queued_ago=3600)
-    assert job_services.jobs_kick_idle_queue() is True
+    assert jobs_kick_idle_queue() is True
     assert broker_size() == 1
     make_job(project, alice, status=JobStatus.RUNNING)
-    assert job_services.jobs_kick_idle_queue() is False  # busy workers will get to it
+    assert jobs_kick_idle_queue() is False  # busy workers will get to it
 
 
 # --- cancel and retry ----------------------------------------------------------------------------
 
 def test_cancelling_a_queued_job_is_immediate(project, alice):
     job = make_job(project, alice)
-    job = job_cancel(job=job, user=alice)
+    job = job_cancel(actor=Actor.of(alice), job=job)
     assert job.status == JobStatus.CANCELLED and job.finished_at is not None
     assert job_claim(worker="w") is None
 
@@ -262,7 +255,7 @@ def test_cancelling_a_queued_job_is_immediate(project, alice):
 def test_a_finished_job_cannot_be_cancelled(project, alice):
     job = make_job(project, alice, status=JobStatus.SUCCEEDED)
     with pytest.raises(JobStateError):
-        job_cancel(job=job, user=alice)
+        job_cancel(actor=Actor.of(alice), job=job)
 
 
 def test_retry_requeues_a_failed_job_and_keeps_its_history(project, alice, django_capture_on_commit_callbacks):
@@ -273,7 +266,7 @@ def test_retry_requeues_a_failed_job_and_keeps_its_history(project, alice, djang
     assert job.status == JobStatus.FAILED
     broker_purge()
     with django_capture_on_commit_callbacks(execute=True):
-        job = job_retry(job=job, user=alice)
+        job = job_retry(actor=Actor.of(alice), job=job)
     assert job.status == JobStatus.QUEUED and job.error == ""
     assert broker_size() == 1
     again = job_claim(worker="w2")
@@ -284,9 +277,9 @@ def test_retry_requeues_a_failed_job_and_keeps_its_history(project, alice, djang
 def test_only_failed_or_cancelled_jobs_can_be_retried(project, alice):
     for status in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED):
         with pytest.raises(JobStateError):
-            job_retry(job=make_job(project, alice, status=status), user=alice)
+            job_retry(actor=Actor.of(alice), job=make_job(project, alice, status=status))
     cancelled = make_job(project, alice, status=JobStatus.CANCELLED)
-    assert job_retry(job=cancelled, user=alice).status == JobStatus.QUEUED
+    assert job_retry(actor=Actor.of(alice), job=cancelled).status == JobStatus.QUEUED
 
 
 # --- the web actions -----------------------------------------------------------------------------

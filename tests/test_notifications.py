@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from portal.actor import Actor
 from portal.models import Profile
 from tests.queue_support import make_job, result
 from transcription.models import JobStatus, WebhookDelivery
-from transcription.services.jobs import job_claim, job_fail, job_finish
+from transcription.services.claim import job_claim
+from transcription.services.job_lifecycle import job_fail, job_finish
 from transcription.services.notifications import job_notify_finished
 from transcription.services.webhooks import webhook_create
 
@@ -75,7 +77,7 @@ def test_the_email_uses_my_language(project, alice, wants_email, mailoutbox):
 def test_a_mail_server_outage_does_not_stop_the_webhooks(project, alice, wants_email, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
-    webhook_create(project=project, url="https://example.org/hook", user=alice)
+    webhook_create(actor=Actor.of(alice), project=project, url="https://example.org/hook")
     job = make_job(project, alice, status=JobStatus.SUCCEEDED, finished_at=timezone.now())
     job_notify_finished(job_id=job.pk, deliver_now=False)
     assert WebhookDelivery.objects.filter(job=job, event="job.succeeded").exists()

@@ -4,11 +4,12 @@ import json
 
 import pytest
 
+from portal.actor import Actor
 from portal.models import AuditEvent, Membership, Role
 from tests.conftest import login
 from transcription.models import ReviewStatus, Revision
 from transcription.services import review
-from transcription.services.exports import ExportOptions, transcript_export
+from transcription.services.exports import ExportOptions, transcript_render
 
 pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.transcript_factory"]
@@ -124,7 +125,7 @@ def test_it_restores_the_original_text(transcript, alice):
 
 def test_a_revision_of_another_transcript_is_404(transcript, alice, project, new_transcript):
     other = new_transcript(project, user=alice, name="other.wav")
-    review.segment_edit(transcript=other, index=0, text="别的", user=alice)
+    review.segment_edit(actor=Actor.of(alice), transcript=other, index=0, text="别的")
     rev = Revision.objects.get()
     r = login(alice).post(f"/transcripts/{transcript.id}/revisions/{rev.id}/restore/")
     assert r.status_code == 404
@@ -151,8 +152,8 @@ def test_review_cannot_skip_a_step(transcript, alice):
 
 
 def test_approval_locks_every_edit(transcript, alice):
-    review.review_status_set(transcript=transcript, status="in_review", user=alice)
-    review.review_status_set(transcript=transcript, status="approved", user=alice)
+    review.review_status_set(actor=Actor.of(alice), transcript=transcript, status="in_review")
+    review.review_status_set(actor=Actor.of(alice), transcript=transcript, status="approved")
     c = login(alice)
     r = c.post(seg_url(transcript), {"text": "批准后修改"}, **HX)
     assert r.status_code == 409 and "approved and locked" in r.content.decode()
@@ -162,7 +163,7 @@ def test_approval_locks_every_edit(transcript, alice):
     transcript.refresh_from_db()
     assert transcript.segments.get(index=1).text == "我们先讨论预算问题。" and transcript.speaker_names == {}
     with pytest.raises(review.TranscriptLocked):
-        review.segment_edit(transcript=transcript, index=0, text="api edit", user=alice)
+        review.segment_edit(actor=Actor.of(alice), transcript=transcript, index=0, text="api edit")
 
 
 def test_a_member_can_approve_but_only_owners_and_admins_reopen(transcript, team, charlie, alice):
@@ -191,7 +192,7 @@ def test_renaming_a_speaker_relabels_segments_and_exports(transcript, alice):
     assert transcript.speaker_names == {"spk1": "李 经理"}
     html = login(alice).get(f"/transcripts/{transcript.id}/").content.decode()
     assert html.count('data-speaker="spk1">李 经理</span>') == 2
-    srt = transcript_export(transcript=transcript, format="srt", options=ExportOptions(speakers=True))
+    srt = transcript_render(transcript=transcript, format="srt", options=ExportOptions(speakers=True))
     assert "李 经理: 我们先讨论预算问题。" in srt.content.decode()
 
 

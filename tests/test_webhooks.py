@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
+from portal.actor import Actor
 from portal.models import Membership, Role
 from tests.conftest import login
 from tests.queue_support import make_job
@@ -67,7 +68,7 @@ def finished_job(project, alice, status=JobStatus.SUCCEEDED, **fields):
 
 
 def test_a_finished_job_is_posted_signed_to_the_projects_webhook(project, alice, receiver):
-    hook = webhook_create(project=project, url=receiver.url, user=alice)
+    hook = webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     job = finished_job(project, alice)
     transcript = Transcript.objects.create(job=job, text="hi")
     job_notify_finished(job_id=job.pk)
@@ -89,7 +90,7 @@ def test_a_finished_job_is_posted_signed_to_the_projects_webhook(project, alice,
 
 
 def test_a_failed_job_sends_its_error(project, alice, receiver):
-    webhook_create(project=project, url=receiver.url, user=alice)
+    webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     job = finished_job(project, alice, status=JobStatus.FAILED, error="This file has no audio track.")
     job_notify_finished(job_id=job.pk)
     payload = json.loads(receiver.requests[0]["body"])
@@ -100,7 +101,7 @@ def test_a_failed_job_sends_its_error(project, alice, receiver):
 
 def test_failed_deliveries_are_retried_with_growing_delays(project, alice, receiver, settings):
     settings.WEBHOOK_MAX_ATTEMPTS = 3
-    webhook_create(project=project, url=receiver.url, user=alice)
+    webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     receiver.status = 503
     job_notify_finished(job_id=finished_job(project, alice).pk)
     delivery = WebhookDelivery.objects.get()
@@ -127,7 +128,7 @@ def test_failed_deliveries_are_retried_with_growing_delays(project, alice, recei
 
 def test_it_gives_up_after_the_last_attempt(project, alice, settings):
     settings.WEBHOOK_MAX_ATTEMPTS = 2
-    webhook_create(project=project, url="http://127.0.0.1:9/nothing-listens-here", user=alice)
+    webhook_create(actor=Actor.of(alice), project=project, url="http://127.0.0.1:9/nothing-listens-here")
     job_notify_finished(job_id=finished_job(project, alice).pk)
     WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     webhook_deliveries_send_due()
@@ -137,7 +138,7 @@ def test_it_gives_up_after_the_last_attempt(project, alice, settings):
 
 
 def test_web_actions_leave_delivery_to_the_schedule(project, alice, receiver, django_capture_on_commit_callbacks):
-    webhook_create(project=project, url=receiver.url, user=alice)
+    webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     job = make_job(project, alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = login(alice).post(f"/jobs/{job.pk}/cancel/", HTTP_ACCEPT="application/json")
@@ -149,7 +150,7 @@ def test_web_actions_leave_delivery_to_the_schedule(project, alice, receiver, dj
 
 
 def test_a_delivery_is_sent_once_even_if_two_senders_race(project, alice, receiver):
-    webhook_create(project=project, url=receiver.url, user=alice)
+    webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     job_notify_finished(job_id=finished_job(project, alice).pk, deliver_now=False)
     stale = WebhookDelivery.objects.get()
     assert webhook_deliveries_send_due() == 1
@@ -160,7 +161,7 @@ def test_a_delivery_is_sent_once_even_if_two_senders_race(project, alice, receiv
 
 
 def test_inactive_webhooks_get_nothing(project, alice, receiver):
-    hook = webhook_create(project=project, url=receiver.url, user=alice)
+    hook = webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     hook.active = False
     hook.save()
     job_notify_finished(job_id=finished_job(project, alice).pk)
@@ -187,7 +188,7 @@ def test_only_http_and_https_urls_are_accepted(project, alice, url):
 
 
 def test_admins_see_deliveries_and_can_send_a_test(project, alice, receiver):
-    hook = webhook_create(project=project, url=receiver.url, user=alice)
+    hook = webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     client = login(alice)
     page = client.post(f"/projects/{project.pk}/webhooks/{hook.pk}/test/", follow=True).content.decode()
     assert "Test event delivered (HTTP 200)." in page
@@ -197,20 +198,20 @@ def test_admins_see_deliveries_and_can_send_a_test(project, alice, receiver):
 
 def test_a_failed_test_is_shown_and_not_retried(project, alice, receiver):
     receiver.status = 500
-    hook = webhook_create(project=project, url=receiver.url, user=alice)
+    hook = webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     page = login(alice).post(f"/projects/{project.pk}/webhooks/{hook.pk}/test/", follow=True).content.decode()
     assert "The receiver answered HTTP 500." in page
     assert WebhookDelivery.objects.get().next_attempt_at is None
 
 
 def test_admins_remove_a_webhook(project, alice):
-    hook = webhook_create(project=project, url="https://example.org/hook", user=alice)
+    hook = webhook_create(actor=Actor.of(alice), project=project, url="https://example.org/hook")
     login(alice).post(f"/projects/{project.pk}/webhooks/{hook.pk}/delete/")
     assert not Webhook.objects.exists()
 
 
 def test_only_project_admins_manage_webhooks(project, alice, bob, charlie, client, team):
-    hook = webhook_create(project=project, url="https://example.org/hook", user=alice)
+    hook = webhook_create(actor=Actor.of(alice), project=project, url="https://example.org/hook")
     Membership.objects.filter(user=bob).update(role=Role.MEMBER)
     urls = [(f"/projects/{project.pk}/webhooks/", "get"), (f"/projects/{project.pk}/webhooks/add/", "post"),
             (f"/projects/{project.pk}/webhooks/{hook.pk}/delete/", "post"),
@@ -230,6 +231,6 @@ def test_a_webhook_of_another_project_is_not_found(project, alice, team):
     from portal.models import Project
 
     other = Project.objects.create(team=team, name="Other")
-    hook = webhook_create(project=other, url="https://example.org/hook", user=alice)
+    hook = webhook_create(actor=Actor.of(alice), project=other, url="https://example.org/hook")
     assert login(alice).post(f"/projects/{project.pk}/webhooks/{hook.pk}/delete/").status_code == 404
     assert Webhook.objects.filter(pk=hook.pk).exists()

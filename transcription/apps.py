@@ -8,7 +8,7 @@ class TranscriptionConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from transcription.services.jobs import schedules_ensure
+        from transcription.services.schedules import schedules_ensure
 
         # The reaper and webhook schedules exist after every migrate (and
         # after a test flush, which re-sends post_migrate).

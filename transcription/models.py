@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Project
+from transcription import job_states
+from transcription.job_states import JobStatus
 
 
 def media_upload_to(instance: MediaFile, filename: str) -> str:
@@ -38,18 +40,6 @@ class MediaFile(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
-
-
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
-ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class Job(models.Model):
@@ -100,13 +90,20 @@ class Job(models.Model):
     def __str__(self) -> str:
         return f"{self.media.original_name} ({self.status})"
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
+    # What pages and the API ask of a job; the rules live in job_states.
+    is_queued = property(job_states.is_queued)
+    is_running = property(job_states.is_running)
+    is_succeeded = property(job_states.is_succeeded)
+    is_failed = property(job_states.is_failed)
+    is_active = property(job_states.is_active)
+    is_finished = property(job_states.is_finished)
+    is_stopping = property(job_states.is_stopping)
+    can_retry = property(job_states.can_retry)
+    can_cancel = property(job_states.can_cancel)
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED_STATUSES
+    def stage_label(self) -> str:
+        return job_states.stage_label(self.stage)
 
     @property
     def rtf(self) -> float | None:
@@ -131,6 +128,10 @@ class JobAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "number"], name="unique_job_attempt")
         ]
+
+    @property
+    def outcome_label(self) -> str:
+        return job_states.outcome_label(self.outcome)
 
 
 class ReviewStatus(models.TextChoices):
@@ -163,6 +164,11 @@ class Transcript(models.Model):
 
     def __str__(self) -> str:
         return f"Transcript of {self.job.media.original_name}"
+
+    @property
+    def is_approved(self) -> bool:
+        """Approved transcripts are locked against edits until reopened."""
+        return self.review_status == ReviewStatus.APPROVED
 
     def speaker_label(self, speaker: str) -> str:
         return self.speaker_names.get(speaker, speaker)
@@ -275,3 +281,11 @@ class ProjectExport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == ExportStatus.READY and bool(self.file)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ExportStatus.PENDING

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from transcription.services.job_bulk import jobs_notify_finished
-from transcription.services.jobs import jobs_kick_idle_queue, jobs_reap_stale
+from transcription.services.job_actions import jobs_notify_finished
+from transcription.services.project_exports import project_export_build
+from transcription.services.reaper import jobs_kick_idle_queue, jobs_reap_stale
 from transcription.services.webhooks import webhook_deliveries_send_due
 from transcription.services.worker import job_run_next
 
@@ -31,8 +32,6 @@ def send_due_webhooks() -> int:
 
 
 def build_project_export(export_id: str) -> str:
-    from transcription.services.project_exports import project_export_build
-
     return project_export_build(export_id=export_id).status
 
 

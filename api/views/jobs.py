@@ -14,12 +14,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.exceptions import BadRequest, Conflict
+from api.exceptions import BadRequest
 from api.serializers import DetailSerializer, JobSerializer
 from portal.access import parse_uuid
+from portal.actor import Actor, Via
+from transcription import job_states
 from transcription.access import get_job_for_user, jobs_for_user
-from transcription.models import Job, JobStatus
-from transcription.services.jobs import JobStateError, job_cancel, job_retry
+from transcription.job_states import JobStatus
+from transcription.models import Job
+from transcription.services.job_actions import job_cancel, job_retry
 from transcription.services.queue import queue_positions
 
 ERRORS = {401: DetailSerializer, 403: DetailSerializer, 404: DetailSerializer}
@@ -39,7 +42,7 @@ class JobListView(generics.ListAPIView):
             if status not in JobStatus.values:
                 raise BadRequest(_("Unknown status %(status)r: use one of %(choices)s.") % {
                     "status": status, "choices": ", ".join(JobStatus.values)})
-            jobs = jobs.filter(status=status)
+            jobs = jobs.filter(job_states.q_status(status))
         if project := params.get("project"):
             try:
                 project_id = parse_uuid(project)
@@ -80,10 +83,7 @@ class JobCancelView(APIView):
                    request=None, responses={200: JobSerializer, 409: DetailSerializer, **ERRORS})
     def post(self, request: Request, job_id: UUID) -> Response:
         job = get_job_for_user(request.user, job_id, write=True)
-        try:
-            job = job_cancel(job=job, user=request.user)
-        except JobStateError as e:
-            raise Conflict(str(e))
+        job = job_cancel(actor=Actor.from_request(request._request, via=Via.API), job=job)
         return Response(job_data(job))
 
 
@@ -92,8 +92,5 @@ class JobRetryView(APIView):
                    request=None, responses={200: JobSerializer, 409: DetailSerializer, **ERRORS})
     def post(self, request: Request, job_id: UUID) -> Response:
         job = get_job_for_user(request.user, job_id, write=True)
-        try:
-            job = job_retry(job=job, user=request.user)
-        except JobStateError as e:
-            raise Conflict(str(e))
+        job = job_retry(actor=Actor.from_request(request._request, via=Via.API), job=job)
         return Response(job_data(job))

@@ -22,6 +22,7 @@ from api.serializers import (
 )
 from api.throttling import UploadThrottle
 from portal.access import get_project_for_user, get_team_for_user, projects_for_user
+from portal.actor import Actor, Via
 from portal.models import Project
 from portal.services.teams import hotwords_parse, project_create
 from transcription.services.uploads import upload_handlers_install, uploads_accept
@@ -46,7 +47,8 @@ class ProjectListView(generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         team = get_team_for_user(request.user, data["team_id"], manage=True)
-        project = project_create(team=team, user=request.user, name=data["name"],
+        project = project_create(actor=Actor.from_request(request._request, via=Via.API), team=team,
+                                 name=data["name"],
                                  hotwords=hotwords_parse(text="\n".join(data.get("hotwords", []))))
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
@@ -87,7 +89,8 @@ class ProjectUploadView(APIView):
         if not files:
             return Response({"detail": _('Attach one or more files in "file" fields.'),
                              "jobs": [], "rejected": []}, status=status.HTTP_400_BAD_REQUEST)
-        result = uploads_accept(project=project, user=request.user, files=files, request=request._request)
+        result = uploads_accept(actor=Actor.from_request(request._request, via=Via.API), project=project,
+                                files=files)
         body = {
             "jobs": [{"id": job.pk, "filename": job.media.original_name, "status": job.status}
                      for job in result.jobs],

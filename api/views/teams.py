@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from api.serializers import DetailSerializer, MemberSerializer, TeamSerializer
 from portal.access import get_team_for_user, teams_for_user
+from portal.actor import Actor, Via
 from portal.models import Membership, Role, Team
 from portal.services.teams import membership_add, team_create
 
@@ -35,7 +36,8 @@ class TeamListView(generics.ListCreateAPIView):
     def post(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        team = team_create(user=request.user, name=serializer.validated_data["name"])
+        team = team_create(actor=Actor.from_request(request._request, via=Via.API),
+                           name=serializer.validated_data["name"])
         team.role = Role.OWNER
         return Response(TeamSerializer(team).data, status=status.HTTP_201_CREATED)
 
@@ -48,7 +50,7 @@ class MemberAddView(APIView):
         serializer = MemberSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = membership_add(
-            team=team, actor_membership=team.membership, request=request._request,
+            actor=Actor.from_request(request._request, via=Via.API), team=team,
             identifier=serializer.validated_data["username"], role=serializer.validated_data["role"],
         )
         return Response({"username": membership.user.get_username(), "role": membership.role},

@@ -8,26 +8,21 @@ from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.exceptions import BadRequest, Conflict
 from api.serializers import DetailSerializer, SegmentEditSerializer, SegmentSerializer, TranscriptSerializer
-from portal.models import AuditAction
-from portal.services.audit import audit_record
+from portal.actor import Actor, Via
 from transcription.access import get_transcript_for_user
-from transcription.models import Segment
 from transcription.services.exports import (
     CHINESE_CHOICES,
     EXPORT_FORMATS,
     PUNCTUATION_CHOICES,
-    ExportError,
     ExportOptions,
     transcript_export,
 )
-from transcription.services.review import TranscriptLocked, segment_edit
+from transcription.services.review import segment_edit, transcript_viewed
 
 ERRORS = {401: DetailSerializer, 403: DetailSerializer, 404: DetailSerializer}
 
@@ -38,8 +33,7 @@ class TranscriptDetailView(APIView):
                    responses={200: TranscriptSerializer, **ERRORS})
     def get(self, request: Request, transcript_id: UUID) -> Response:
         transcript = get_transcript_for_user(request.user, transcript_id)
-        audit_record(request=request._request, action=AuditAction.TRANSCRIPT_VIEW,
-                     team=transcript.job.project.team, obj=transcript)
+        transcript_viewed(actor=Actor.from_request(request._request, via=Via.API), transcript=transcript)
         return Response(TranscriptSerializer(transcript).data)
 
 
@@ -53,13 +47,8 @@ class SegmentEditView(APIView):
         transcript = get_transcript_for_user(request.user, transcript_id, write=True)
         serializer = SegmentEditSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            segment = segment_edit(transcript=transcript, index=index, text=serializer.validated_data["text"],
-                                   user=request.user, request=request._request)
-        except Segment.DoesNotExist:
-            raise NotFound()
-        except TranscriptLocked as e:
-            raise Conflict(str(e))
+        segment = segment_edit(actor=Actor.from_request(request._request, via=Via.API), transcript=transcript,
+                               index=index, text=serializer.validated_data["text"])
         return Response(SegmentSerializer(segment).data)
 
 
@@ -86,13 +75,8 @@ class TranscriptExportView(APIView):
     def get(self, request: Request, transcript_id: UUID) -> HttpResponse:
         transcript = get_transcript_for_user(request.user, transcript_id)
         fmt = request.query_params.get("format") or "txt"
-        try:
-            options = ExportOptions.from_query(request.query_params)
-            export = transcript_export(transcript=transcript, format=fmt, options=options)
-        except ExportError as e:
-            raise BadRequest(str(e))
-        audit_record(request=request._request, action=AuditAction.TRANSCRIPT_EXPORT,
-                     team=transcript.job.project.team, obj=transcript, detail={"format": fmt})
+        export = transcript_export(actor=Actor.from_request(request._request, via=Via.API), transcript=transcript,
+                                   format=fmt, options=ExportOptions.from_query(request.query_params))
         response = HttpResponse(export.content, content_type=export.content_type)
         response["Content-Disposition"] = content_disposition_header(True, export.filename)
         return response

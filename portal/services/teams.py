@@ -4,26 +4,43 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
+from portal.actor import Actor
+from portal.errors import Invalid, NotAllowed
 from portal.models import AuditAction, Membership, Project, Role, Team
 from portal.services.audit import audit_record
+from transcription.models import MediaFile, ProjectExport
+from transcription.services.media import media_delete_files
 
 
-def team_create(*, user: AbstractBaseUser, name: str) -> Team:
+def team_create(*, actor: Actor, name: str) -> Team:
+    """A new team with the acting user as its owner."""
+    if actor.user is None:
+        raise NotAllowed(_("Sign in to create a team."))
     with transaction.atomic():
         team = Team.objects.create(name=name.strip())
-        Membership.objects.create(team=team, user=user, role=Role.OWNER)
+        Membership.objects.create(team=team, user=actor.user, role=Role.OWNER)
     return team
 
 
-def team_rename(*, team: Team, name: str) -> Team:
+def team_rename(*, actor: Actor, team: Team, name: str) -> Team:
     team.name = name.strip()
     team.save(update_fields=["name"])
     return team
+
+
+def team_delete(*, actor: Actor, team: Team) -> None:
+    """Delete the team with its projects and their media files from storage."""
+    with transaction.atomic():
+        paths = [*MediaFile.objects.filter(project__team=team).values_list("file", flat=True),
+                 *ProjectExport.objects.filter(project__team=team).values_list("file", flat=True)]
+        audit_record(actor=actor, action=AuditAction.TEAM_DELETE, team=team, obj=team,
+                     detail={"projects": team.projects.count()})
+        team.delete()
+        transaction.on_commit(lambda: media_delete_files(names=[p for p in paths if p]))
 
 
 def user_find(*, identifier: str) -> AbstractBaseUser:
@@ -34,65 +51,82 @@ def user_find(*, identifier: str) -> AbstractBaseUser:
         User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True)[:2]
     )
     if len(users) != 1:
-        raise ValidationError("No user with that username or email.")
+        raise Invalid(_("No user with that username or email."))
     return users[0]
 
 
-def membership_add(*, team: Team, actor_membership: Membership, identifier: str, role: str,
-                   request: HttpRequest | None = None) -> Membership:
-    _check_can_grant(actor_membership, role)
-    user = user_find(identifier=identifier)
+def _acting_membership(actor: Actor, team: Team) -> Membership | None:
+    """The actor's own membership; staff working in the admin act without one."""
+    membership = getattr(team, "membership", None)
+    if membership is not None and membership.user_id == getattr(actor.user, "pk", None):
+        return membership
+    return Membership.objects.filter(team=team, user_id=getattr(actor.user, "pk", None)).first()
+
+
+def _grants_as(actor: Actor, team: Team) -> str | None:
+    """The role whose powers the actor uses: theirs, or an owner's for staff in the admin."""
+    membership = _acting_membership(actor, team)
+    if membership is not None:
+        return membership.role
+    return Role.OWNER if actor.is_staff else None
+
+
+def membership_add(*, actor: Actor, team: Team, user: AbstractBaseUser | None = None, identifier: str = "",
+                   role: str) -> Membership:
+    """Add an existing user (or the one ``identifier`` names) to the team."""
+    _check_can_grant(_grants_as(actor, team), role)
+    user = user if user is not None else user_find(identifier=identifier)
     with transaction.atomic():
         if Membership.objects.filter(team=team, user=user).exists():
-            raise ValidationError(f"{user.get_username()} is already a member of this team.")
+            raise Invalid(_("%(user)s is already a member of this team.") % {"user": user.get_username()})
         membership = Membership.objects.create(team=team, user=user, role=role)
-        audit_record(request=request, action=AuditAction.MEMBER_ADD, team=team, obj=user,
-                     detail={"role": role})
+        audit_record(actor=actor, action=AuditAction.MEMBER_ADD, team=team, obj=user, detail={"role": role})
     return membership
 
 
-def membership_set_role(*, membership: Membership, actor_membership: Membership, role: str,
-                        request: HttpRequest | None = None) -> Membership:
+def membership_set_role(*, actor: Actor, membership: Membership, role: str) -> Membership:
     if role not in Role.values:
-        raise ValidationError("Unknown role.")
-    _check_can_grant(actor_membership, role)
-    if membership.role == Role.OWNER and actor_membership.role != Role.OWNER:
-        raise PermissionDenied("Only an owner can change another owner's role.")
+        raise Invalid(_("Unknown role."))
+    acting = _grants_as(actor, membership.team)
+    _check_can_grant(acting, role)
+    if membership.role == Role.OWNER and acting != Role.OWNER:
+        raise NotAllowed(_("Only an owner can change another owner's role."))
     with transaction.atomic():
         if membership.role == Role.OWNER and role != Role.OWNER:
-            _ensure_another_owner(membership)
+            ensure_another_owner(membership)
         before = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
-        audit_record(request=request, action=AuditAction.MEMBER_ROLE, team=membership.team,
+        audit_record(actor=actor, action=AuditAction.MEMBER_ROLE, team=membership.team,
                      obj=membership.user, detail={"before": before, "after": role})
     return membership
 
 
-def membership_remove(*, membership: Membership, actor_membership: Membership,
-                      request: HttpRequest | None = None) -> None:
-    is_self = membership.pk == actor_membership.pk
+def membership_remove(*, actor: Actor, membership: Membership) -> None:
+    """Remove a member (owners and admins), or leave the team (anyone)."""
+    is_self = membership.user_id == getattr(actor.user, "pk", None)
     if not is_self:
-        if not actor_membership.can_manage:
-            raise PermissionDenied("Only team owners and admins can remove members.")
-        if membership.role == Role.OWNER and actor_membership.role != Role.OWNER:
-            raise PermissionDenied("Only an owner can remove another owner.")
+        acting = _grants_as(actor, membership.team)
+        if acting not in (Role.OWNER, Role.ADMIN):
+            raise NotAllowed(_("Only team owners and admins can remove members."))
+        if membership.role == Role.OWNER and acting != Role.OWNER:
+            raise NotAllowed(_("Only an owner can remove another owner."))
     with transaction.atomic():
         if membership.role == Role.OWNER:
-            _ensure_another_owner(membership)
-        audit_record(request=request, action=AuditAction.MEMBER_REMOVE, team=membership.team,
+            ensure_another_owner(membership)
+        audit_record(actor=actor, action=AuditAction.MEMBER_REMOVE, team=membership.team,
                      obj=membership.user, detail={"role": membership.role})
         membership.delete()
 
 
-def _check_can_grant(actor: Membership, role: str) -> None:
-    if not actor.can_manage:
-        raise PermissionDenied("Only team owners and admins can manage members.")
-    if role == Role.OWNER and actor.role != Role.OWNER:
-        raise PermissionDenied("Only an owner can make someone an owner.")
+def _check_can_grant(acting: str | None, role: str) -> None:
+    if acting not in (Role.OWNER, Role.ADMIN):
+        raise NotAllowed(_("Only team owners and admins can manage members."))
+    if role == Role.OWNER and acting != Role.OWNER:
+        raise NotAllowed(_("Only an owner can make someone an owner."))
 
 
-def _ensure_another_owner(membership: Membership) -> None:
+def ensure_another_owner(membership: Membership) -> None:
     # Lock the owners so two concurrent demotions cannot both pass.
     owners = (
         Membership.objects.select_for_update()
@@ -100,7 +134,7 @@ def _ensure_another_owner(membership: Membership) -> None:
         .exclude(pk=membership.pk)
     )
     if not owners.exists():
-        raise ValidationError("A team needs at least one owner. Make someone else an owner first.")
+        raise Invalid(_("A team needs at least one owner. Make someone else an owner first."))
 
 
 def hotwords_parse(*, text: str) -> list[str]:
@@ -113,24 +147,22 @@ def hotwords_parse(*, text: str) -> list[str]:
     return words[:200]
 
 
-def project_create(*, team: Team, user: AbstractBaseUser, name: str,
-                   hotwords: list[str] | None = None) -> Project:
-    return Project.objects.create(team=team, name=name.strip(), created_by=user,
-                                  hotwords=hotwords or [])
+def project_create(*, actor: Actor, team: Team, name: str, hotwords: list[str] | None = None) -> Project:
+    return Project.objects.create(team=team, name=name.strip(), created_by=actor.user, hotwords=hotwords or [])
 
 
-def project_update(*, project: Project, name: str, hotwords: list[str]) -> Project:
+def project_update(*, actor: Actor, project: Project, name: str, hotwords: list[str]) -> Project:
     project.name = name.strip()
     project.hotwords = hotwords
     project.save(update_fields=["name", "hotwords"])
     return project
 
 
-def project_delete(*, project: Project) -> None:
-    """Delete the project with its media files from storage."""
-    from transcription.services.media import media_delete_files
-
+def project_delete(*, actor: Actor, project: Project) -> None:
+    """Delete the project with its media files (and export ZIPs) from storage."""
     with transaction.atomic():
-        paths = list(project.media.values_list("file", flat=True))
+        paths = [*project.media.values_list("file", flat=True), *project.exports.values_list("file", flat=True)]
+        audit_record(actor=actor, action=AuditAction.PROJECT_DELETE, team=project.team, obj=project,
+                     detail={"media": project.media.count()})
         project.delete()
-        transaction.on_commit(lambda: media_delete_files(names=paths))
+        transaction.on_commit(lambda: media_delete_files(names=[p for p in paths if p]))

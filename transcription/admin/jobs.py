@@ -1,7 +1,8 @@
 """Staff review of jobs. Jobs are steered only through the job services
 (retry, cancel, priority, review), never by editing status fields; the list
 selects its related rows up front and every bulk action is a fixed number of
-queries however many rows are selected."""
+queries however many rows are selected. What may be done to a job is asked
+of job_states, as everywhere else."""
 
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ from django.db.models.functions import NullIf
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from transcription.admin.common import duration, url_or_none, username
+from portal.admin_support import ServiceModelAdmin
+from portal.errors import DomainError
+from transcription.admin.common import url_or_none, username
 from transcription.models import Job, JobAttempt, Transcript
-from transcription.services import job_bulk
-from transcription.services.jobs import JobStateError, job_cancel, job_retry, job_set_priority
+from transcription.services import job_actions
+from transcription.text import clock
 
 
 class HasErrorFilter(admin.SimpleListFilter):
@@ -79,7 +84,7 @@ class JobAttemptInline(admin.TabularInline):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(ServiceModelAdmin):
     list_display = ["file", "status", "user", "team", "project_name", "audio_length", "attempts_display",
                     "priority", "worker", "queued_at", "started_at", "finished_at", "rtf_display", "reviewed"]
     list_display_links = ["file"]
@@ -102,12 +107,13 @@ class JobAdmin(admin.ModelAdmin):
                                    "worker"]}),
         (_("Engine"), {"fields": ["engine", "models_used", "options"], "classes": ["collapse"]}),
         (_("Review"), {"fields": ["reviewed_at", "reviewed_by_name"]}),
+        (_("History"), {"fields": ["history_display"]}),
     ]
     readonly_fields = ["file_link", "transcript_link", "project_link", "team", "created_by_name", "status", "stage",
                        "progress", "cancel_requested", "attempts", "error", "traceback_display", "created_at",
                        "queued_at", "started_at", "heartbeat_at", "finished_at", "wait_time", "run_time",
                        "audio_length", "processing_time", "rtf_display", "worker", "engine", "models_used",
-                       "options", "reviewed_at", "reviewed_by_name"]
+                       "options", "reviewed_at", "reviewed_by_name", "history_display"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("media", "created_by", "project__team", "reviewed_by")
@@ -115,10 +121,12 @@ class JobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs come from uploads
 
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # a job goes with its project; staff cancel it instead
+
     def save_model(self, request, obj, form, change):
-        # Only the fields staff edited: a worker may have moved the job on
-        # since the form was loaded, and its status must not be overwritten.
-        obj.save(update_fields=form.changed_data)
+        changed = {name: getattr(obj, name) for name in ("priority", "max_attempts") if name in form.changed_data}
+        job_actions.job_update_limits(actor=self.actor(request), job=Job.objects.get(pk=obj.pk), **changed)
 
     # list columns
     @admin.display(description=_("file"), ordering="media__original_name")
@@ -139,7 +147,7 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("audio"), ordering="media__duration")
     def audio_length(self, job: Job) -> str:
-        return duration(job.audio_seconds if job.audio_seconds is not None else job.media.duration)
+        return clock(job.audio_seconds if job.audio_seconds is not None else job.media.duration)
 
     @admin.display(description=_("attempts"), ordering="attempts")
     def attempts_display(self, job: Job) -> str:
@@ -160,7 +168,7 @@ class JobAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a> ({}, {}) · <a href="{}">{}</a>',
             reverse("admin:transcription_mediafile_change", args=[media.pk]), media.original_name,
-            duration(media.duration), filesizeformat(media.size),
+            clock(media.duration), filesizeformat(media.size),
             reverse("admin:transcription_mediafile_download", args=[media.pk]), _("download"),
         )
 
@@ -198,24 +206,34 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description=_("waited in queue"))
     def wait_time(self, job: Job) -> str:
         if job.queued_at and job.started_at:
-            return duration((job.started_at - job.queued_at).total_seconds())
+            return clock((job.started_at - job.queued_at).total_seconds())
         return "—"
 
     @admin.display(description=_("ran for"))
     def run_time(self, job: Job) -> str:
         if job.started_at and job.finished_at:
-            return duration((job.finished_at - job.started_at).total_seconds())
+            return clock((job.finished_at - job.started_at).total_seconds())
         return "—"
 
     @admin.display(description=_("processing time"))
     def processing_time(self, job: Job) -> str:
-        return duration(job.processing_seconds)
+        return clock(job.processing_seconds)
+
+    @admin.display(description=_("history"))
+    def history_display(self, job: Job) -> str:
+        events = list(job_actions.job_history(job=job))
+        if not events:
+            return "—"
+        rows = format_html_join("", "<li>{} · {} · {}</li>", (
+            (date_format(timezone.localtime(e.created_at), "SHORT_DATETIME_FORMAT"), e.actor_name or "—",
+             e.get_action_display()) for e in events))
+        return format_html("<ul>{}</ul>", rows)
 
     # bulk actions: each is a fixed number of queries however many rows
     @admin.action(description=_("Retry selected failed or cancelled jobs"), permissions=["change"])
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         selected = queryset.count()
-        n = job_bulk.jobs_retry(queryset=queryset, user=request.user)
+        n = job_actions.jobs_retry(actor=self.actor(request), queryset=queryset)
         self._report(request, n, selected - n,
                      ngettext("Requeued %(n)d job.", "Requeued %(n)d jobs.", n) % {"n": n},
                      _("%(skipped)d skipped: only failed or cancelled jobs can be retried."))
@@ -223,7 +241,7 @@ class JobAdmin(admin.ModelAdmin):
     @admin.action(description=_("Cancel selected queued or running jobs"), permissions=["change"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         selected = queryset.count()
-        result = job_bulk.jobs_cancel(queryset=queryset, user=request.user)
+        result = job_actions.jobs_cancel(actor=self.actor(request), queryset=queryset)
         text = ngettext("Cancelled %(n)d queued job.", "Cancelled %(n)d queued jobs.", result.cancelled) % {
             "n": result.cancelled}
         if result.stopping:
@@ -243,7 +261,7 @@ class JobAdmin(admin.ModelAdmin):
 
     def _priority(self, request: HttpRequest, queryset: QuerySet[Job], delta: int) -> None:
         selected = queryset.count()
-        n = job_set_priority(jobs_qs=queryset, delta=delta)
+        n = job_actions.jobs_set_priority(actor=self.actor(request), queryset=queryset, delta=delta)
         if delta > 0:
             done = ngettext("Raised the priority of %(n)d queued job.", "Raised the priority of %(n)d queued jobs.", n)
         else:
@@ -255,7 +273,7 @@ class JobAdmin(admin.ModelAdmin):
     @admin.action(description=_("Mark selected finished jobs as reviewed"), permissions=["change"])
     def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         selected = queryset.count()
-        n = job_bulk.jobs_mark_reviewed(queryset=queryset, user=request.user)
+        n = job_actions.jobs_mark_reviewed(actor=self.actor(request), queryset=queryset)
         self._report(request, n, selected - n,
                      ngettext("Marked %(n)d job as reviewed.", "Marked %(n)d jobs as reviewed.", n) % {"n": n},
                      _("%(skipped)d skipped: already reviewed or not finished yet."))
@@ -274,10 +292,10 @@ class JobAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
-        return self._job_command(request, object_id, job_retry, _("The job is queued again."))
+        return self._job_command(request, object_id, job_actions.job_retry, _("The job is queued again."))
 
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
-        return self._job_command(request, object_id, job_cancel, _("The job is cancelled."))
+        return self._job_command(request, object_id, job_actions.job_cancel, _("The job is cancelled."))
 
     def _job_command(self, request: HttpRequest, object_id: str, command, done: str) -> HttpResponseRedirect:
         if request.method != "POST":
@@ -288,15 +306,15 @@ class JobAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, job):
             raise PermissionDenied
         try:
-            command(job=job, user=request.user)
-        except JobStateError as e:
-            self.message_user(request, str(e), messages.ERROR)
+            command(actor=self.actor(request), job=job)
+        except DomainError as e:
+            self.message_user(request, e.message, messages.ERROR)
         else:
             self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:transcription_job_change", args=[job.pk]))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context["job_can_retry"] = obj.status in job_bulk.RETRYABLE
-            context["job_can_cancel"] = obj.status in job_bulk.CANCELLABLE
+            context["job_can_retry"] = obj.can_retry
+            context["job_can_cancel"] = obj.can_cancel
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)

@@ -1,6 +1,8 @@
 """Staff views of what the application records: media, transcripts,
 revisions, webhooks and their deliveries, project exports. Read-only except
-pausing a webhook; every list selects its related rows up front."""
+pausing a webhook (through its service); reading a transcript or fetching
+media is recorded like any other data access. Every list selects its
+related rows up front."""
 
 from __future__ import annotations
 
@@ -14,12 +16,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from portal.models import AuditAction
-from portal.services.audit import audit_record
-from transcription.admin.common import VIA_ADMIN, ReadOnlyAdmin, duration, url_or_none, username
+from portal.actor import Actor, Via
+from portal.admin_support import ServiceModelAdmin
+from transcription.admin.common import ReadOnlyAdmin, url_or_none, username
 from transcription.models import MediaFile, ProjectExport, Revision, Transcript, Webhook, WebhookDelivery
 from transcription.services.filenames import content_disposition
-from transcription.views.media import media_content_type, media_filename
+from transcription.services.media import media_accessed, media_content_type, media_filename, media_presigned_url
+from transcription.services.review import transcript_viewed
+from transcription.services.webhooks import webhook_set_active
+from transcription.text import clock
 
 
 @admin.register(MediaFile)
@@ -50,19 +55,12 @@ class MediaFileAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request, media):
             raise PermissionDenied
         disposition = content_disposition(media_filename(media), attachment=True)
-        storage = media.file.storage
-        try:
-            storage.path(media.file.name)
-        except NotImplementedError:  # S3: a short-lived presigned URL
-            params = {"ResponseContentType": media_content_type(media), "ResponseContentDisposition": disposition}
-            try:
-                url = storage.url(media.file.name, parameters=params)  # type: ignore[call-arg]
-            except TypeError:
-                url = storage.url(media.file.name)
+        presigned = media_presigned_url(media=media, disposition=disposition)
+        if presigned is not None:
             self._audit(request, media)
-            return HttpResponseRedirect(url)
+            return HttpResponseRedirect(presigned)
         try:
-            handle = storage.open(media.file.name, "rb")
+            handle = media.file.storage.open(media.file.name, "rb")
         except OSError:
             return HttpResponse(_("The media file is missing from storage."), status=410,
                                 content_type="text/plain; charset=utf-8")
@@ -74,8 +72,7 @@ class MediaFileAdmin(ReadOnlyAdmin):
 
     def _audit(self, request: HttpRequest, media: MediaFile) -> None:
         if request.method == "GET":
-            audit_record(request=request, action=AuditAction.MEDIA_DOWNLOAD, team=media.project.team, obj=media,
-                         detail={"download": True, **VIA_ADMIN})
+            media_accessed(actor=Actor.from_request(request, via=Via.ADMIN), media=media, download=True)
 
     @admin.display(description=_("team"), ordering="project__team__name")
     def team(self, media: MediaFile) -> str:
@@ -91,7 +88,7 @@ class MediaFileAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("duration"), ordering="duration")
     def duration_display(self, media: MediaFile) -> str:
-        return duration(media.duration)
+        return clock(media.duration)
 
     @admin.display(description=_("download"))
     def download(self, media: MediaFile) -> str:
@@ -119,8 +116,7 @@ class TranscriptAdmin(ReadOnlyAdmin):
         transcript = getattr(response, "context_data", {}).get("original")
         if request.method == "GET" and response.status_code == 200 and transcript is not None:
             # Staff reading a transcript is a data access like any other.
-            audit_record(request=request, action=AuditAction.TRANSCRIPT_VIEW, team=transcript.job.project.team,
-                         obj=transcript, detail=dict(VIA_ADMIN))
+            transcript_viewed(actor=Actor.from_request(request, via=Via.ADMIN), transcript=transcript)
         return response
 
     @admin.display(description=_("file"), ordering="job__media__original_name")
@@ -137,7 +133,7 @@ class TranscriptAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("audio"), ordering="audio_seconds")
     def audio_length(self, t: Transcript) -> str:
-        return duration(t.audio_seconds)
+        return clock(t.audio_seconds)
 
     @admin.display(description=_("transcript page"))
     def open_page(self, t: Transcript) -> str:
@@ -192,7 +188,7 @@ class RevisionAdmin(ReadOnlyAdmin):
 # --- webhooks, exports ------------------------------------------------------------
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(ServiceModelAdmin):
     list_display = ["url", "project", "team", "active", "creator", "created_at"]
     list_filter = ["active", ("project__team", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["project__team", "created_by"]
@@ -205,6 +201,13 @@ class WebhookAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # project owners add webhooks, with a generated secret
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # project owners remove them on the project's webhooks page
+
+    def save_model(self, request, obj, form, change):
+        webhook_set_active(actor=self.actor(request), webhook=Webhook.objects.select_related("project__team").get(
+            pk=obj.pk), active=obj.active)
 
     @admin.display(description=_("team"), ordering="project__team__name")
     def team(self, w: Webhook) -> str:

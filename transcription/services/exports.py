@@ -10,15 +10,21 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from functools import cache
 from typing import Literal
 
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from docx import Document
+from docx.shared import Pt, RGBColor
 
+from portal.actor import Actor
+from portal.errors import Invalid
+from portal.models import AuditAction
+from portal.services.audit import audit_record
 from transcription.models import Segment, Transcript
 from transcription.services.filenames import safe_filename, safe_stem
+from transcription.text import clock, is_cjk, join_texts, to_simplified, to_traditional
 
 EXPORT_FORMATS = ("txt", "docx", "srt", "vtt", "json")
 CONTENT_TYPES = {
@@ -32,7 +38,7 @@ CHINESE_CHOICES = ("", "simplified", "traditional")
 PUNCTUATION_CHOICES = ("", "full", "half")
 
 
-class ExportError(ValueError):
+class ExportError(Invalid):
     """An unknown format or option (a user-facing message)."""
 
 
@@ -85,13 +91,6 @@ class _Line:
 
 # --- text transforms ----------------------------------------------------------
 
-@cache
-def _opencc(config: str):  # noqa: ANN202 - opencc has no type hints
-    from opencc import OpenCC
-
-    return OpenCC(config)
-
-
 # Full-width punctuation and its half-width counterpart.
 _FULL_TO_HALF = {
     "，": ",", "。": ".", "？": "?", "！": "!", "：": ":", "；": ";", "、": ",",
@@ -100,15 +99,6 @@ _FULL_TO_HALF = {
     "—": "-", "　": " ",
 }
 _HALF_TO_FULL = {",": "，", ".": "。", "?": "？", "!": "！", ":": "：", ";": "；", "(": "（", ")": "）"}
-
-
-def _is_cjk(char: str) -> bool:
-    if not char:
-        return False
-    code = ord(char)
-    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2FFFF
-            or 0xF900 <= code <= 0xFAFF or 0x3040 <= code <= 0x30FF or 0xAC00 <= code <= 0xD7AF
-            or char in _FULL_TO_HALF)
 
 
 def to_half_width(text: str) -> str:
@@ -132,7 +122,7 @@ def to_full_width(text: str) -> str:
             prev = text[i - 1] if i else ""
             following = text[i + 1:].lstrip(" ")[:1]
             in_number = prev.isdigit() and following.isdigit()
-            if not in_number and (_is_cjk(prev) or _is_cjk(following)):
+            if not in_number and (is_cjk(prev) or is_cjk(following)):
                 out.append(_HALF_TO_FULL[char])
                 continue
         out.append(char)
@@ -143,27 +133,14 @@ def to_full_width(text: str) -> str:
 
 def transform_text(text: str, options: ExportOptions) -> str:
     if options.chinese == "simplified":
-        text = _opencc("t2s").convert(text)
+        text = to_simplified(text)
     elif options.chinese == "traditional":
-        text = _opencc("s2t").convert(text)
+        text = to_traditional(text)
     if options.punctuation == "half":
         text = to_half_width(text)
     elif options.punctuation == "full":
         text = to_full_width(text)
     return text
-
-
-def join_texts(parts: Iterable[str]) -> str:
-    """Join segment texts: no space between CJK, a space otherwise."""
-    out = ""
-    for part in parts:
-        part = part.strip()
-        if not part:
-            continue
-        if out and not (_is_cjk(out[-1]) or _is_cjk(part[0])):
-            out += " "
-        out += part
-    return out
 
 
 # --- time formats -------------------------------------------------------------
@@ -184,12 +161,6 @@ def srt_time(seconds: float) -> str:
 def vtt_time(seconds: float) -> str:
     h, m, s, ms = _hms(seconds)
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
-
-
-def clock(seconds: float) -> str:
-    """00:01:02 style, for reading."""
-    h, m, s, _ = _hms(round(max(0.0, seconds)))
-    return f"{h:02d}:{m:02d}:{s:02d}"
 
 
 # --- building -----------------------------------------------------------------
@@ -228,7 +199,7 @@ def _txt(lines: list[_Line], options: ExportOptions) -> str:
         out = []
         for line in lines:
             who = f"{line.speaker_name}: " if options.speakers and line.speaker_name else ""
-            out.append(f"[{clock(line.start)}] {who}{line.text}")
+            out.append(f"[{clock(line.start, hours=True)}] {who}{line.text}")
         return "\n".join(out) + "\n"
     if options.speakers and any(line.speaker for line in lines):
         paragraphs = []
@@ -300,8 +271,6 @@ def _json(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
 
 
 def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) -> bytes:
-    from docx import Document
-    from docx.shared import Pt, RGBColor
 
     meta = _metadata(transcript)
     doc = Document()
@@ -313,7 +282,7 @@ def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
         (_("Project"), meta["project"]),
         (_("File"), meta["file"]),
         (_("Date"), date_format(meta["date"], "DATETIME_FORMAT")),
-        (_("Duration"), clock(float(meta["duration"]))),
+        (_("Duration"), clock(float(meta["duration"]), hours=True)),
     )
     for n, (label, value) in enumerate(facts):
         if n:
@@ -323,7 +292,7 @@ def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
     grey = RGBColor(0x75, 0x75, 0x75)
 
     def stamp(paragraph, seconds: float) -> None:  # noqa: ANN001
-        run = paragraph.add_run(f"[{clock(seconds)}] ")
+        run = paragraph.add_run(f"[{clock(seconds, hours=True)}] ")
         run.font.color.rgb = grey
         run.font.size = Pt(9)
 
@@ -347,7 +316,7 @@ def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
     return buffer.getvalue()
 
 
-def transcript_export(*, transcript: Transcript, format: str,  # noqa: A002 - the contract's name
+def transcript_render(*, transcript: Transcript, format: str,  # noqa: A002 - the contract's name
                       options: ExportOptions | None = None) -> ExportFile:
     """The transcript as a file in ``format``, named after the media file."""
     if format not in EXPORT_FORMATS:
@@ -369,3 +338,13 @@ def transcript_export(*, transcript: Transcript, format: str,  # noqa: A002 - th
         content_type=CONTENT_TYPES[format],
         content=content,
     )
+
+
+def transcript_export(*, actor: Actor, transcript: Transcript, format: str,  # noqa: A002 - the contract's name
+                      options: ExportOptions | None = None) -> ExportFile:
+    """A download of the transcript, recorded in the team's audit log."""
+    options = options or ExportOptions()
+    exported = transcript_render(transcript=transcript, format=format, options=options)
+    audit_record(actor=actor, action=AuditAction.TRANSCRIPT_EXPORT, team=transcript.job.project.team,
+                 obj=transcript, detail={"format": format, **asdict(options)})
+    return exported

@@ -14,18 +14,17 @@ from django.urls import reverse
 from django.utils import translation
 
 from portal.models import Profile
-from transcription.models import Job, JobStatus
+from transcription.models import Job
 from transcription.services.webhooks import webhook_deliveries_create, webhook_delivery_attempt
 
 log = logging.getLogger(__name__)
-
-EMAIL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 
 def job_email_finished(*, job: Job) -> bool:
     """Email the job's owner if their profile asks for it; True if sent."""
     user = job.created_by
-    if user is None or not user.email or job.status not in EMAIL_STATUSES:
+    # A cancel is the user's own doing: no email for it.
+    if user is None or not user.email or not (job.is_succeeded or job.is_failed):
         return False
     profile = Profile.objects.filter(user=user).first()
     if profile is None or not profile.email_on_finish:

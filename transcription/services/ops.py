@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
-from transcription.models import Job, JobStatus
+from transcription import job_states
+from transcription.job_states import JobStatus
+from transcription.models import Job
 
 THROUGHPUT_HOURS = 24
 FAILURE_WINDOW = timedelta(hours=24)
@@ -148,37 +149,25 @@ class OpsSnapshot:
     usage: Usage
 
 
-def _stale_before(now: datetime) -> datetime:
-    return now - timedelta(seconds=settings.JOB_STALE_SECONDS)
-
-
 def ops_queue_now(*, now: datetime) -> QueueNow:
     """Counts by status, the oldest queued job's wait, running jobs and
     workers with their last heartbeat (stale ones flagged)."""
     statuses = JobStatus.values
-    stale_before = _stale_before(now)
-    # A job that has not beaten yet is judged by when it started.
-    stale = Q(status=JobStatus.RUNNING) & (
-        Q(heartbeat_at__lt=stale_before)
-        | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)
-        | Q(heartbeat_at__isnull=True, started_at__isnull=True)
-    )
     agg = Job.objects.aggregate(
-        **{f"n_{s}": Count("pk", filter=Q(status=s)) for s in statuses},
-        stale=Count("pk", filter=stale),
-        oldest=Min(Coalesce("queued_at", "created_at"), filter=Q(status=JobStatus.QUEUED)),
+        **{f"n_{s}": Count("pk", filter=job_states.q_status(s)) for s in statuses},
+        stale=Count("pk", filter=job_states.q_stale(now)),
+        oldest=Min(Coalesce("queued_at", "created_at"), filter=job_states.q_status(JobStatus.QUEUED)),
     )
     counts = {s: agg[f"n_{s}"] for s in statuses}
     oldest = agg["oldest"]
 
     running_qs = (
-        Job.objects.filter(status=JobStatus.RUNNING)
+        Job.objects.filter(job_states.q_status(JobStatus.RUNNING))
         .select_related("media", "created_by", "project__team")
         .order_by("started_at")[:RUNNING_LIMIT]
     )
     running = []
     for job in running_qs:
-        last = job.heartbeat_at or job.started_at
         running.append(RunningJob(
             id=str(job.pk),
             filename=job.media.original_name,
@@ -189,7 +178,7 @@ def ops_queue_now(*, now: datetime) -> QueueNow:
             heartbeat_at=job.heartbeat_at,
             progress=job.progress,
             stage=job.stage,
-            stale=last is None or last < stale_before,
+            stale=job_states.is_stale(job, now),
             heartbeat_age=max(0.0, (now - job.heartbeat_at).total_seconds()) if job.heartbeat_at else None,
         ))
 
@@ -199,25 +188,26 @@ def ops_queue_now(*, now: datetime) -> QueueNow:
         oldest_queued_wait=(now - oldest) if oldest else None,
         running=running,
         stale_count=agg["stale"],
-        workers=_workers(now=now, stale_before=stale_before),
+        workers=_workers(now=now),
     )
 
 
-def _workers(*, now: datetime, stale_before: datetime) -> list[WorkerState]:
+def _workers(*, now: datetime) -> list[WorkerState]:
     """Workers seen in the last 24 h: running now, done, last sign of life."""
     since = now - FAILURE_WINDOW
     rows = (
         Job.objects.exclude(worker="")
-        .filter(Q(status=JobStatus.RUNNING) | Q(finished_at__gte=since))
+        .filter(job_states.q_status(JobStatus.RUNNING) | Q(finished_at__gte=since))
         .values("worker")
         .annotate(
-            running=Count("pk", filter=Q(status=JobStatus.RUNNING)),
-            succeeded=Count("pk", filter=Q(status=JobStatus.SUCCEEDED, finished_at__gte=since)),
-            failed=Count("pk", filter=Q(status=JobStatus.FAILED, finished_at__gte=since)),
+            running=Count("pk", filter=job_states.q_status(JobStatus.RUNNING)),
+            succeeded=Count("pk", filter=job_states.q_status(JobStatus.SUCCEEDED) & Q(finished_at__gte=since)),
+            failed=Count("pk", filter=job_states.q_status(JobStatus.FAILED) & Q(finished_at__gte=since)),
             last_seen=Max(Coalesce("heartbeat_at", "finished_at", "started_at")),
         )
         .order_by("worker")
     )
+    stale_before = job_states.stale_cutoff(now)
     return [
         WorkerState(
             name=row["worker"],
@@ -239,7 +229,7 @@ def ops_throughput(*, now: datetime, hours: int = THROUGHPUT_HOURS) -> Throughpu
     current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     since = current - timedelta(hours=hours - 1)
     rows = (
-        Job.objects.filter(status=JobStatus.SUCCEEDED, finished_at__gte=since, finished_at__lte=now,
+        Job.objects.filter(job_states.q_status(JobStatus.SUCCEEDED), finished_at__gte=since, finished_at__lte=now,
                            audio_seconds__isnull=False)
         .annotate(hour=TruncHour("finished_at", tzinfo=UTC))
         .values("hour")
@@ -264,7 +254,7 @@ def ops_throughput(*, now: datetime, hours: int = THROUGHPUT_HOURS) -> Throughpu
 def ops_failures(*, now: datetime, window: timedelta = FAILURE_WINDOW) -> Failures:
     """Jobs that failed in the window, grouped by their error message."""
     since = now - window
-    failed = Job.objects.filter(status=JobStatus.FAILED, finished_at__gte=since)
+    failed = Job.objects.filter(job_states.q_status(JobStatus.FAILED), finished_at__gte=since)
     rows = list(
         failed.values("error")
         .annotate(count=Count("pk"), last_at=Max("finished_at"))
@@ -285,7 +275,7 @@ def ops_team_usage(*, now: datetime) -> Usage:
     """Audio transcribed per team this calendar month, biggest first."""
     since = month_start(now)
     rows = (
-        Job.objects.filter(status=JobStatus.SUCCEEDED, finished_at__gte=since, finished_at__lte=now)
+        Job.objects.filter(job_states.q_status(JobStatus.SUCCEEDED), finished_at__gte=since, finished_at__lte=now)
         .values("project__team_id", "project__team__name")
         .annotate(jobs=Count("pk"), audio=Sum(Coalesce("audio_seconds", 0.0)),
                   processing=Sum(Coalesce("processing_seconds", 0.0)))

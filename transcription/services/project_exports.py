@@ -13,17 +13,19 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.access import User
+from portal.actor import Actor
 from portal.models import AuditAction, Project
 from portal.services.audit import audit_record
-from transcription.models import ExportStatus, JobStatus, ProjectExport, Transcript
-from transcription.services.exports import EXPORT_FORMATS, ExportError, ExportOptions, transcript_export
+from transcription import job_states
+from transcription.job_states import JobStatus
+from transcription.models import ExportStatus, ProjectExport, Transcript
+from transcription.services.exports import EXPORT_FORMATS, ExportError, ExportOptions, transcript_render
 from transcription.services.filenames import safe_filename, unique_name
 from transcription.services.media import media_delete_files
+from transcription.services.wakeups import task_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ def inline_limit() -> int:
 
 def project_transcripts(*, project: Project) -> QuerySet[Transcript]:
     return (
-        Transcript.objects.filter(job__project=project, job__status=JobStatus.SUCCEEDED)
+        Transcript.objects.filter(job_states.q_status(JobStatus.SUCCEEDED, prefix="job__"), job__project=project)
         .select_related("job__media", "job__project")
         .order_by("job__media__original_name", "created_at")
     )
@@ -59,9 +61,8 @@ def _prune(*, project: Project) -> None:
     transaction.on_commit(lambda: media_delete_files(names=names))
 
 
-def project_export_request(*, project: Project, user: User, format: str,  # noqa: A002 - matches transcript_export
-                           options: ExportOptions | None = None,
-                           request: HttpRequest | None = None) -> ProjectExport:
+def project_export_request(*, actor: Actor, project: Project, format: str,  # noqa: A002 - matches transcript_export
+                           options: ExportOptions | None = None) -> ProjectExport:
     """Ask for a ZIP of the project's transcripts. Built now when small,
     otherwise queued; either way the returned export says where it stands."""
     if format not in EXPORT_FORMATS:
@@ -71,11 +72,11 @@ def project_export_request(*, project: Project, user: User, format: str,  # noqa
     if count == 0:
         raise ExportError(_("This project has no finished transcripts to export yet."))
     export = ProjectExport.objects.create(
-        project=project, requested_by=user if user.is_authenticated else None,
+        project=project, requested_by=actor.user,
         format=format, options=asdict(options),
     )
-    audit_record(request=request, action=AuditAction.PROJECT_EXPORT, team=project.team, obj=project,
-                 detail={"export": str(export.pk), "format": format, "transcripts": count}, actor=user)
+    audit_record(actor=actor, action=AuditAction.PROJECT_EXPORT, team=project.team, obj=project,
+                 detail={"export": str(export.pk), "format": format, "transcripts": count, **asdict(options)})
     _prune(project=project)
     if count <= inline_limit():
         return project_export_build(export_id=export.pk)
@@ -84,17 +85,15 @@ def project_export_request(*, project: Project, user: User, format: str,  # noqa
 
 
 def _enqueue(export: ProjectExport) -> None:
-    from django_q.tasks import async_task
-
-    async_task("transcription.tasks.build_project_export", str(export.pk),
-               task_name=f"project-export-{export.pk}")
+    task_enqueue("transcription.tasks.build_project_export", str(export.pk),
+                 task_name=f"project-export-{export.pk}", group="export")
 
 
 def project_export_build(*, export_id: object) -> ProjectExport:
     """Write the ZIP for a pending export; a failure is recorded on the
     export (shown to the user), never raised to the caller."""
     export = ProjectExport.objects.select_related("project").get(pk=export_id)
-    if export.status != ExportStatus.PENDING:
+    if not export.is_pending:
         return export
     try:
         options = ExportOptions(**export.options)
@@ -102,7 +101,7 @@ def project_export_build(*, export_id: object) -> ProjectExport:
         with tempfile.TemporaryFile() as spool:
             with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 for transcript in project_transcripts(project=export.project):
-                    exported = transcript_export(transcript=transcript, format=export.format, options=options)
+                    exported = transcript_render(transcript=transcript, format=export.format, options=options)
                     archive.writestr(unique_name(exported.filename, taken), exported.content)
             spool.seek(0)
             export.file.save(f"{export.project_id}/{export.pk}.zip", File(spool), save=False)

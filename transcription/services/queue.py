@@ -15,31 +15,15 @@ from datetime import timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from portal.models import Membership
-from transcription.models import ACTIVE_STATUSES, Job, JobStatus
-from transcription.services.jobs import claim_order
+from transcription import job_states
+from transcription.job_states import JobStatus
+from transcription.models import Job
+from transcription.services.claim import claim_order
 
 # How many recent jobs the speed estimate averages over.
 SPEED_SAMPLE = 50
-
-# Job.stage values the worker writes, as users read them.
-STAGE_LABELS = {
-    "starting": _("Starting"),
-    "preparing": _("Fetching the file"),
-    "decoding": _("Decoding audio"),
-    "loading model": _("Loading the model"),
-    "transcribing": _("Transcribing"),
-    "saving": _("Saving"),
-}
-OUTCOME_LABELS = {
-    "succeeded": _("Succeeded"),
-    "failed": _("Failed"),
-    "requeued": _("Failed, queued again"),
-    "cancelled": _("Cancelled"),
-    "lost": _("Worker stopped responding"),
-}
 
 
 def queue_summary_for_user(*, user: AbstractBaseUser) -> dict[str, int]:
@@ -54,7 +38,7 @@ def queue_positions(*, jobs: Iterable[Job]) -> dict[object, int | None]:
     """1-based place in the global queue for each queued job (None otherwise)."""
     jobs = list(jobs)
     positions: dict[object, int | None] = {job.pk: None for job in jobs}
-    wanted = {job.pk for job in jobs if job.status == JobStatus.QUEUED}
+    wanted = {job.pk for job in jobs if job.is_queued}
     if not wanted:
         return positions
     for place, pk in enumerate(claim_order().values_list("pk", flat=True).iterator(chunk_size=2000), start=1):
@@ -69,7 +53,8 @@ def queue_positions(*, jobs: Iterable[Job]) -> dict[object, int | None]:
 def measured_rtf() -> float | None:
     """Processing seconds per audio second over recent successful jobs."""
     recent = (
-        Job.objects.filter(status=JobStatus.SUCCEEDED, audio_seconds__gt=0, processing_seconds__isnull=False)
+        Job.objects.filter(job_states.q_status(JobStatus.SUCCEEDED), audio_seconds__gt=0,
+                           processing_seconds__isnull=False)
         .order_by("-finished_at")
         .values_list("audio_seconds", "processing_seconds")[:SPEED_SAMPLE]
     )
@@ -86,14 +71,13 @@ def jobs_with_queue_info(jobs: Sequence[Job]) -> Sequence[Job]:
     for job in jobs:
         job.queue_position = None  # type: ignore[attr-defined]
         job.eta = None  # type: ignore[attr-defined]
-        job.stage_label = STAGE_LABELS.get(job.stage, job.stage)  # type: ignore[attr-defined]
-    active = {job.pk: job for job in jobs if job.status in ACTIVE_STATUSES}
+    active = {job.pk: job for job in jobs if job.is_active}
     if not active:
         return jobs
     rtf = measured_rtf()
     now = timezone.now()
     running = list(
-        Job.objects.filter(status=JobStatus.RUNNING).values_list("pk", "media__duration", "progress")
+        Job.objects.filter(job_states.q_status(JobStatus.RUNNING)).values_list("pk", "media__duration", "progress")
     )
     # Each running job holds a worker until its remaining audio is done.
     free_at = sorted(
@@ -102,7 +86,7 @@ def jobs_with_queue_info(jobs: Sequence[Job]) -> Sequence[Job]:
     for pk, duration, progress in running:
         if pk in active and rtf is not None:
             active[pk].eta = now + timedelta(seconds=max(0.0, (duration or 0) * (1 - (progress or 0) / 100) * rtf))
-    waiting = {pk for pk, job in active.items() if job.status == JobStatus.QUEUED}
+    waiting = {pk for pk, job in active.items() if job.is_queued}
     if not waiting:
         return jobs
     heapq.heapify(free_at)

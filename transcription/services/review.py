@@ -3,17 +3,17 @@ revision, renaming speakers, and the draft → in review → approved workflow."
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.access import User, authorize
+from portal.access import authorize
+from portal.actor import Actor
+from portal.errors import Conflict, Invalid, NotFound
 from portal.models import AuditAction
 from portal.services.audit import audit_record
 from transcription.models import ReviewStatus, Revision, Segment, Transcript
-from transcription.services.exports import join_texts
+from transcription.text import join_texts
 
 MAX_SEGMENT_CHARS = 5000
 MAX_SPEAKER_NAME_CHARS = 64
@@ -30,7 +30,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 
-class TranscriptLocked(Exception):
+class TranscriptLocked(Conflict):
     """The transcript is approved: no edits until an owner or admin reopens it."""
 
     def __init__(self, message: str | None = None) -> None:
@@ -38,7 +38,7 @@ class TranscriptLocked(Exception):
                                       "An owner or admin must reopen it before it can be edited."))
 
 
-class EditConflict(Exception):
+class EditConflict(Conflict):
     """Someone else changed the segment after the editor loaded it."""
 
     def __init__(self, segment: Segment) -> None:
@@ -47,12 +47,20 @@ class EditConflict(Exception):
                            "Their version is shown below; apply your change again."))
 
 
-class ReviewTransitionError(ValueError):
+class ReviewTransitionError(Invalid):
     """A review status change that the workflow does not allow."""
 
 
+class SegmentInvalid(Invalid):
+    """Text or a speaker name the editor cannot take (too long, unknown speaker)."""
+
+
+class SegmentMissing(NotFound):
+    """No segment with that index."""
+
+
 def _check_unlocked(transcript: Transcript) -> None:
-    if transcript.review_status == ReviewStatus.APPROVED:
+    if transcript.is_approved:
         raise TranscriptLocked()
 
 
@@ -74,32 +82,32 @@ def transcript_text_rebuild(*, transcript: Transcript) -> None:
 def _normalise(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > MAX_SEGMENT_CHARS:
-        raise ValidationError(_("A segment can hold at most %(n)d characters.") % {"n": MAX_SEGMENT_CHARS})
+        raise SegmentInvalid(_("A segment can hold at most %(n)d characters.") % {"n": MAX_SEGMENT_CHARS})
     return text
 
 
-def _set_segment_text(*, transcript: Transcript, segment: Segment, text: str, user: User,
-                      restored_from: Revision | None, request: HttpRequest | None) -> Segment:
+def _set_segment_text(*, actor: Actor, transcript: Transcript, segment: Segment, text: str,
+                      restored_from: Revision | None) -> Segment:
     before = segment.text
     if text == before:
         return segment
     segment.text = text
     segment.save(update_fields=["text"])
     Revision.objects.create(
-        transcript=transcript, segment=segment, author=user if user.is_authenticated else None,
+        transcript=transcript, segment=segment, author=actor.user,
         before=before, after=text, restored_from=restored_from,
     )
     transcript_text_rebuild(transcript=transcript)
     detail = {"segment": segment.index}
     if restored_from is not None:
         detail["restored_revision"] = restored_from.pk
-    audit_record(request=request, action=AuditAction.TRANSCRIPT_EDIT, team=transcript.job.project.team,
-                 obj=transcript, detail=detail, actor=user)
+    audit_record(actor=actor, action=AuditAction.TRANSCRIPT_EDIT, team=transcript.job.project.team,
+                 obj=transcript, detail=detail)
     return segment
 
 
-def segment_edit(*, transcript: Transcript, index: int, text: str, user: User,
-                 request: HttpRequest | None = None, expected: str | None = None) -> Segment:
+def segment_edit(*, actor: Actor, transcript: Transcript, index: int, text: str,
+                 expected: str | None = None) -> Segment:
     """Replace segment ``index``'s text and record a Revision. ``expected`` is
     the text the editor started from: if it changed meanwhile, EditConflict."""
     text = _normalise(text)
@@ -107,15 +115,14 @@ def segment_edit(*, transcript: Transcript, index: int, text: str, user: User,
         _check_unlocked(_locked_transcript(transcript))
         segment = transcript.segments.filter(index=index).first()
         if segment is None:
-            raise Segment.DoesNotExist(f"No segment {index}")
+            raise SegmentMissing(_("Not found."))
         if expected is not None and _normalise(expected) != segment.text and text != segment.text:
             raise EditConflict(segment)
-        return _set_segment_text(transcript=transcript, segment=segment, text=text, user=user,
-                                 restored_from=None, request=request)
+        return _set_segment_text(actor=actor, transcript=transcript, segment=segment, text=text,
+                                 restored_from=None)
 
 
-def revision_restore(*, revision: Revision, user: User, request: HttpRequest | None = None,
-                     original: bool = False) -> Segment:
+def revision_restore(*, actor: Actor, revision: Revision, original: bool = False) -> Segment:
     """Put the segment back to the text this revision produced (or, with
     ``original``, the text it replaced). The restore is itself a revision."""
     transcript = revision.transcript
@@ -123,8 +130,8 @@ def revision_restore(*, revision: Revision, user: User, request: HttpRequest | N
         _check_unlocked(_locked_transcript(transcript))
         segment = Segment.objects.get(pk=revision.segment_id)
         text = revision.before if original else revision.after
-        return _set_segment_text(transcript=transcript, segment=segment, text=text, user=user,
-                                 restored_from=revision, request=request)
+        return _set_segment_text(actor=actor, transcript=transcript, segment=segment, text=text,
+                                 restored_from=revision)
 
 
 def transcript_speakers(*, transcript: Transcript) -> list[tuple[str, str]]:
@@ -137,17 +144,16 @@ def transcript_speakers(*, transcript: Transcript) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
-def speakers_rename(*, transcript: Transcript, speaker: str, name: str, user: User,
-                    request: HttpRequest | None = None) -> str:
+def speakers_rename(*, actor: Actor, transcript: Transcript, speaker: str, name: str) -> str:
     """Show ``speaker`` (an engine label) as ``name`` in every segment and
     export. An empty name goes back to the label. Returns the display name."""
     name = " ".join((name or "").split())
     if len(name) > MAX_SPEAKER_NAME_CHARS:
-        raise ValidationError(_("A speaker name can be at most %(n)d characters.") % {"n": MAX_SPEAKER_NAME_CHARS})
+        raise SegmentInvalid(_("A speaker name can be at most %(n)d characters.") % {"n": MAX_SPEAKER_NAME_CHARS})
     with transaction.atomic():
         _check_unlocked(_locked_transcript(transcript))
         if not transcript.segments.filter(speaker=speaker).exists():
-            raise ValidationError(_("This transcript has no speaker %(speaker)s.") % {"speaker": speaker})
+            raise SegmentInvalid(_("This transcript has no speaker %(speaker)s.") % {"speaker": speaker})
         names = dict(transcript.speaker_names or {})
         old = names.get(speaker, speaker)
         if name and name != speaker:
@@ -156,8 +162,8 @@ def speakers_rename(*, transcript: Transcript, speaker: str, name: str, user: Us
             names.pop(speaker, None)
         transcript.speaker_names = names
         transcript.save(update_fields=["speaker_names", "updated_at"])
-        audit_record(request=request, action=AuditAction.TRANSCRIPT_EDIT, team=transcript.job.project.team,
-                     obj=transcript, detail={"speaker": speaker, "from": old, "to": name or speaker}, actor=user)
+        audit_record(actor=actor, action=AuditAction.TRANSCRIPT_EDIT, team=transcript.job.project.team,
+                     obj=transcript, detail={"speaker": speaker, "from": old, "to": name or speaker})
     return transcript.speaker_label(speaker)
 
 
@@ -172,8 +178,7 @@ def review_transitions(*, transcript: Transcript, can_write: bool, can_manage: b
     return allowed
 
 
-def review_status_set(*, transcript: Transcript, status: str, user: User,
-                      request: HttpRequest | None = None) -> Transcript:
+def review_status_set(*, actor: Actor, transcript: Transcript, status: str) -> Transcript:
     """Move the transcript through draft → in review → approved (or back).
     Raises PermissionDenied if the user's role may not make this step."""
     if status not in ReviewStatus.values:
@@ -187,16 +192,21 @@ def review_status_set(*, transcript: Transcript, status: str, user: User,
         if needs is None:
             raise ReviewTransitionError(_("A transcript cannot go from %(old)s to %(new)s.") % {
                 "old": ReviewStatus(current).label, "new": ReviewStatus(status).label})
-        authorize(user, transcript.job.project.team_id, write=True, manage=needs == "manage")
+        authorize(actor.user, transcript.job.project.team_id, write=True, manage=needs == "manage")
         transcript.review_status = status
         if status == ReviewStatus.APPROVED:
-            transcript.approved_by = user if user.is_authenticated else None
+            transcript.approved_by = actor.user
             transcript.approved_at = timezone.now()
         else:
             transcript.approved_by = None
             transcript.approved_at = None
         transcript.save(update_fields=["review_status", "approved_by", "approved_at", "updated_at"])
-        audit_record(request=request, action=AuditAction.TRANSCRIPT_REVIEW, team=transcript.job.project.team,
-                     obj=transcript, detail={"from": current, "to": status}, actor=user)
+        audit_record(actor=actor, action=AuditAction.TRANSCRIPT_REVIEW, team=transcript.job.project.team,
+                     obj=transcript, detail={"from": current, "to": status})
     return transcript
 
+
+
+def transcript_viewed(*, actor: Actor, transcript: Transcript) -> None:
+    """Reading a transcript is a data access the team's log records."""
+    audit_record(actor=actor, action=AuditAction.TRANSCRIPT_VIEW, team=transcript.job.project.team, obj=transcript)

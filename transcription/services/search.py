@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
 
 from django.db.models import Q
 from django.utils.html import escape
@@ -14,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from portal.access import User
 from transcription.access import transcripts_for_user
 from transcription.models import Segment, Transcript
+from transcription.text import to_simplified, to_traditional
 
 MAX_QUERY_CHARS = 200
 SNIPPET_CHARS = 160
@@ -41,19 +41,12 @@ class SearchResults:
     truncated: bool
 
 
-@cache
-def _converter(config: str):  # noqa: ANN202 - opencc has no type hints
-    from opencc import OpenCC
-
-    return OpenCC(config)
-
-
 def query_terms(query: str) -> list[list[str]]:
     """Whitespace-separated terms, each with its simplified and traditional
     spellings. Every term must match; any spelling of a term will do."""
     terms = []
     for term in query.split()[:10]:
-        variants = {term, _converter("t2s").convert(term), _converter("s2t").convert(term)}
+        variants = {term, to_simplified(term), to_traditional(term)}
         terms.append(sorted(variants, key=len, reverse=True))
     return terms
 

@@ -34,11 +34,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.actor import Actor
 from portal.models import Project
 from transcription.asr.audio import MediaError, probe
 from transcription.models import Job, MediaFile
-from transcription.services.jobs import job_enqueue_wakeup
 from transcription.services.media import media_delete_files
+from transcription.services.wakeups import job_enqueue_wakeup
 from transcription.services.zips import MemberDamaged, ZipRejected, zip_extract, zip_open, zip_plan
 
 NAME_MAX = MediaFile._meta.get_field("original_name").max_length
@@ -211,10 +212,10 @@ def _local_path(upload: UploadedFile) -> Iterator[tuple[str, File | None]]:
         yield tmp.name, None
 
 
-def uploads_accept(*, project: Project, user: AbstractBaseUser, files: Iterable[UploadedFile],
-                   request: HttpRequest | None = None) -> UploadResult:
-    """Turn uploaded files into jobs. The caller has checked that ``user``
+def uploads_accept(*, actor: Actor, project: Project, files: Iterable[UploadedFile]) -> UploadResult:
+    """Turn uploaded files into jobs. The caller has checked that the actor
     may write to ``project``."""
+    user = actor.user
     result = UploadResult()
     for upload in files:
         name = display_name(upload.name or "")

@@ -18,14 +18,16 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.models import Project
+from portal.actor import Actor
+from portal.errors import Invalid
+from portal.models import AuditAction, Project
+from portal.services.audit import audit_record
 from transcription.models import Job, Transcript, Webhook, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -34,19 +36,32 @@ SIGNATURE_HEADER = "X-Portal-Signature"
 _url_validator = URLValidator(schemes=["http", "https"])
 
 
-def webhook_create(*, project: Project, url: str, user: AbstractBaseUser) -> Webhook:
+def webhook_create(*, actor: Actor, project: Project, url: str) -> Webhook:
     url = (url or "").strip()
     try:
         _url_validator(url)
     except ValidationError:
-        raise ValidationError(_("Enter a valid http:// or https:// URL.")) from None
+        raise Invalid(_("Enter a valid http:// or https:// URL.")) from None
     if len(url) > Webhook._meta.get_field("url").max_length:
-        raise ValidationError(_("This URL is too long."))
-    return Webhook.objects.create(project=project, url=url, secret=secrets.token_hex(32), created_by=user)
+        raise Invalid(_("This URL is too long."))
+    webhook = Webhook.objects.create(project=project, url=url, secret=secrets.token_hex(32), created_by=actor.user)
+    audit_record(actor=actor, action=AuditAction.WEBHOOK_ADD, team=project.team, obj=webhook)
+    return webhook
 
 
-def webhook_delete(*, webhook: Webhook) -> None:
+def webhook_delete(*, actor: Actor, webhook: Webhook) -> None:
+    audit_record(actor=actor, action=AuditAction.WEBHOOK_REMOVE, team=webhook.project.team, obj=webhook)
     webhook.delete()
+
+
+def webhook_set_active(*, actor: Actor, webhook: Webhook, active: bool) -> Webhook:
+    """Pause or resume deliveries (staff, from the admin)."""
+    if webhook.active != active:
+        Webhook.objects.filter(pk=webhook.pk).update(active=active)
+        webhook.active = active
+        audit_record(actor=actor, action=AuditAction.WEBHOOK_PAUSE, team=webhook.project.team, obj=webhook,
+                     detail={"active": active})
+    return webhook
 
 
 def _absolute(path: str) -> str:

@@ -1,8 +1,8 @@
 """Running one job in a worker process: claim, decode, transcribe, write.
 
-The engine (torch, funasr) is imported inside ``_transcribe`` only, so this
-module is safe to import anywhere; django-q2 forks its workers before any
-model is built.
+The engine module imports torch and funasr only when a model is built
+(``get_engine()``, inside the forked worker), so this module is safe to
+import anywhere.
 """
 
 from __future__ import annotations
@@ -20,10 +20,16 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from transcription.asr import engine as asr_engine
 from transcription.asr.audio import MediaError, decode
+from transcription.asr.engine import Cancelled, EngineError
+from transcription.job_states import Outcome, Stage
 from transcription.models import Job, MediaFile
-from transcription.services import jobs as job_services
-from transcription.services.jobs import Beat, Outcome
+from transcription.services import job_lifecycle
+from transcription.services.claim import job_claim, worker_name
+from transcription.services.job_lifecycle import Beat
+from transcription.services.reaper import jobs_reap_stale
+from transcription.services.webhooks import webhook_deliveries_send_due
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +45,7 @@ class _Heartbeat(threading.Thread):
         super().__init__(name=f"heartbeat-{job.pk}", daemon=True)
         self.job_id, self.worker, self.attempt = job.pk, worker, job.attempts
         self.progress = 0.0
-        self.stage = "starting"
+        self.stage: str = Stage.STARTING
         self.state = Beat.OK
         self._stopped = threading.Event()
 
@@ -52,7 +58,7 @@ class _Heartbeat(threading.Thread):
 
     def beat(self) -> None:
         try:
-            state = job_services.job_heartbeat(job_id=self.job_id, worker=self.worker, attempt=self.attempt,
+            state = job_lifecycle.job_heartbeat(job_id=self.job_id, worker=self.worker, attempt=self.attempt,
                                                progress=self.progress, stage=self.stage)
         except Exception:  # a database hiccup must not kill the job; the reaper has the last word
             log.warning("heartbeat for job %s failed", self.job_id, exc_info=True)
@@ -103,30 +109,26 @@ def _hotwords(job: Job) -> list[str]:
 
 
 def _transcribe(job: Job, beat: _Heartbeat) -> Any:
-    from transcription.asr.engine import Cancelled, get_engine
-
-    beat.set_stage("preparing", 1)
+    beat.set_stage(Stage.PREPARING, 1)
     try:
         with media_local_path(job.media) as path:
-            beat.set_stage("decoding", 2)
+            beat.set_stage(Stage.DECODING, 2)
             audio = decode(path)
     except FileNotFoundError:
         raise MediaError(_("The uploaded file is missing from storage; please upload it again.")) from None
     if beat.should_cancel():  # no need to load a model for a job that is going away
         raise Cancelled()
-    beat.set_stage("loading model", 4)
-    engine = get_engine()
-    beat.set_stage("transcribing", _TRANSCRIBE_FROM)
+    beat.set_stage(Stage.LOADING, 4)
+    engine = asr_engine.get_engine()
+    beat.set_stage(Stage.TRANSCRIBING, _TRANSCRIBE_FROM)
     result = engine.transcribe(audio, hotwords=_hotwords(job), progress=beat.on_progress,
                                should_cancel=beat.should_cancel)
-    beat.set_stage("saving", 99)
+    beat.set_stage(Stage.SAVING, 99)
     return result
 
 
 def job_run(*, job: Job, worker: str) -> Outcome | None:
     """Run a job this worker has claimed, and record how it ended."""
-    from transcription.asr.engine import Cancelled, EngineError
-
     ids = {"job_id": job.pk, "worker": worker, "attempt": job.attempts}
     beat = _Heartbeat(job, worker)
     beat.start()
@@ -135,34 +137,32 @@ def job_run(*, job: Job, worker: str) -> Outcome | None:
     except Cancelled:
         if beat.state is Beat.LOST:
             return None
-        return job_services.job_cancelled_by_worker(**ids)
+        return job_lifecycle.job_cancelled_by_worker(**ids)
     except MediaError as e:
-        return job_services.job_fail(**ids, error=str(e), traceback=traceback.format_exc())
+        return job_lifecycle.job_fail(**ids, error=str(e), traceback=traceback.format_exc())
     except EngineError as e:
         log.warning("job %s: engine error (transient=%s): %s", job.pk, e.transient, e)
-        return job_services.job_fail(**ids, error=str(e), traceback=traceback.format_exc(),
+        return job_lifecycle.job_fail(**ids, error=str(e), traceback=traceback.format_exc(),
                                      transient=e.transient)
     except Exception:
         # Unknown failures (a bug, a full disk) are retried while attempts remain.
         log.exception("job %s failed unexpectedly", job.pk)
-        return job_services.job_fail(
+        return job_lifecycle.job_fail(
             **ids, error=_("Transcription failed because of an internal error; staff can see the details."),
             traceback=traceback.format_exc(), transient=True,
         )
     finally:
         beat.stop()
-    return job_services.job_finish(**ids, result=result)
+    return job_lifecycle.job_finish(**ids, result=result)
 
 
 def job_run_next(*, worker: str | None = None) -> Any:
     """The body of the wake-up task: housekeeping, then at most one job."""
-    from transcription.services.webhooks import webhook_deliveries_send_due
-
-    worker = worker or job_services.worker_name()
+    worker = worker or worker_name()
     # Between jobs, so a busy queue cannot starve them behind hundreds of wake-ups.
-    job_services.jobs_reap_stale()
+    jobs_reap_stale()
     webhook_deliveries_send_due(limit=20)
-    job = job_services.job_claim(worker=worker)
+    job = job_claim(worker=worker)
     if job is None:
         return None
     outcome = job_run(job=job, worker=worker)

@@ -10,8 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.access import get_project_for_user, parse_uuid
-from portal.models import AuditAction
-from portal.services.audit import audit_record
+from portal.actor import Actor
 from transcription.access import get_transcript_for_user
 from transcription.models import ExportStatus, ProjectExport
 from transcription.services.exports import EXPORT_FORMATS, ExportError, ExportOptions, transcript_export
@@ -30,13 +29,10 @@ def transcript_download(request: HttpRequest, transcript_id: str) -> HttpRespons
     fmt = request.GET.get("format", "txt")
     try:
         options = ExportOptions.from_query(request.GET)
-        exported = transcript_export(transcript=transcript, format=fmt, options=options)
+        exported = transcript_export(actor=Actor.from_request(request), transcript=transcript, format=fmt,
+                                     options=options)
     except ExportError as exc:
-        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    audit_record(request=request, action=AuditAction.TRANSCRIPT_EXPORT, team=transcript.job.project.team,
-                 obj=transcript, detail={"format": fmt, "timestamps": options.timestamps,
-                                         "speakers": options.speakers, "chinese": options.chinese,
-                                         "punctuation": options.punctuation})
+        return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
     response = HttpResponse(exported.content, content_type=exported.content_type)
     response["Content-Disposition"] = content_disposition(exported.filename)
     response["Cache-Control"] = "private, no-store"
@@ -49,7 +45,7 @@ def _exports_context(project) -> dict[str, object]:  # noqa: ANN001
         "project": project,
         "membership": project.membership,
         "exports": exports,
-        "pending": any(e.status == ExportStatus.PENDING for e in exports),
+        "pending": any(e.is_pending for e in exports),
         "export_formats": EXPORT_FORMATS,
         "transcript_count": project_transcripts(project=project).count(),
     }
@@ -63,12 +59,12 @@ def project_exports(request: HttpRequest, project_id: str) -> HttpResponse:
     if request.method == "POST":
         fmt = request.POST.get("format", "")
         try:
-            export = project_export_request(project=project, user=request.user, format=fmt,
-                                            options=ExportOptions.from_query(request.POST), request=request)
+            export = project_export_request(actor=Actor.from_request(request), project=project, format=fmt,
+                                            options=ExportOptions.from_query(request.POST))
         except ExportError as exc:
-            messages.error(request, str(exc))
+            messages.error(request, exc.message)
         else:
-            if export.status == ExportStatus.READY:
+            if export.is_ready:
                 messages.success(request, _("Your export is ready to download."))
             elif export.status == ExportStatus.FAILED:
                 messages.error(request, export.error)
@@ -88,7 +84,7 @@ def project_export_download(request: HttpRequest, export_id: str) -> HttpRespons
     if export is None:
         raise Http404("Not found")
     get_project_for_user(request.user, export.project_id)  # outside the user's teams: 404
-    if export.status != ExportStatus.READY or not export.file:
+    if not export.is_ready:
         raise Http404("Not found")
     try:
         handle = export.file.open("rb")

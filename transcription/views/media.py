@@ -4,56 +4,26 @@ presigned URL instead, and S3 answers the Range requests."""
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from collections.abc import Iterator
 from typing import IO
 
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import Storage
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
-from portal.models import AuditAction
-from portal.services.audit import audit_record
+from portal.actor import Actor
 from transcription.access import get_media_for_user
-from transcription.models import MediaFile
-from transcription.services.filenames import content_disposition, safe_filename
+from transcription.services.filenames import content_disposition
+from transcription.services.media import media_accessed, media_content_type, media_filename, media_presigned_url
 
 CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-# Types mimetypes does not know everywhere; the player needs a sensible one.
-_TYPES = {
-    ".m4a": "audio/mp4", ".aac": "audio/aac", ".flac": "audio/flac", ".opus": "audio/ogg",
-    ".oga": "audio/ogg", ".ogg": "audio/ogg", ".amr": "audio/amr", ".wav": "audio/wav",
-    ".mkv": "video/x-matroska", ".mov": "video/quicktime", ".mp4": "video/mp4", ".m4v": "video/mp4",
-}
 
 
 class RangeNotSatisfiable(Exception):
     pass
-
-
-def media_content_type(media: MediaFile) -> str:
-    name = media.original_name.lower()
-    ext = name[name.rfind("."):] if "." in name else ""
-    if ext == ".webm":
-        return "video/webm" if media.has_video else "audio/webm"
-    if ext == ".mp4" and not media.has_video:
-        return "audio/mp4"
-    guessed = _TYPES.get(ext) or mimetypes.guess_type(name)[0]
-    if guessed and guessed.split("/")[0] in ("audio", "video"):
-        return guessed
-    return "video/mp4" if media.has_video else "application/octet-stream"
-
-
-def media_filename(media: MediaFile) -> str:
-    """The uploader's file name, made safe, with its own extension."""
-    ext = media.original_name.rsplit(".", 1)[-1] if "." in media.original_name else ""
-    if not (ext.isascii() and ext.isalnum() and len(ext) <= 5):
-        ext = "bin"
-    return safe_filename(media.original_name, ext.lower(), default="media")
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -93,32 +63,6 @@ def _read(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
         handle.close()
 
 
-def _is_local(storage: Storage, name: str) -> bool:
-    try:
-        storage.path(name)
-    except NotImplementedError:
-        return False
-    return True
-
-
-def _presigned_redirect(storage: Storage, media: MediaFile, disposition: str) -> HttpResponse:
-    params = {"ResponseContentType": media_content_type(media), "ResponseContentDisposition": disposition}
-    try:
-        url = storage.url(media.file.name, parameters=params)  # type: ignore[call-arg]  # django-storages S3
-    except TypeError:
-        url = storage.url(media.file.name)
-    response = HttpResponseRedirect(url)
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _audit_download(request: HttpRequest, media: MediaFile, download: bool) -> None:
-    if request.method == "HEAD":
-        return
-    audit_record(request=request, action=AuditAction.MEDIA_DOWNLOAD, team=media.project.team, obj=media,
-                 detail={"download": download})
-
-
 @login_required
 @require_safe
 def media_file(request: HttpRequest, media_id: str) -> HttpResponse:
@@ -127,10 +71,14 @@ def media_file(request: HttpRequest, media_id: str) -> HttpResponse:
     disposition = content_disposition(media_filename(media), attachment=download)
     range_header = request.headers.get("Range", "")
     storage = media.file.storage
-    if not _is_local(storage, media.file.name):
-        if download or not range_header:
-            _audit_download(request, media, download)
-        return _presigned_redirect(storage, media, disposition)
+    actor = Actor.from_request(request)
+    presigned = media_presigned_url(media=media, disposition=disposition)
+    if presigned is not None:
+        if (download or not range_header) and request.method != "HEAD":
+            media_accessed(actor=actor, media=media, download=download)
+        response = HttpResponseRedirect(presigned)
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     try:
         size = storage.size(media.file.name)
@@ -151,8 +99,8 @@ def media_file(request: HttpRequest, media_id: str) -> HttpResponse:
 
     # Players stream with Range requests as part of viewing the transcript
     # (audited as a view); a whole-file fetch or an explicit download is a download.
-    if download or byte_range is None:
-        _audit_download(request, media, download)
+    if (download or byte_range is None) and request.method != "HEAD":
+        media_accessed(actor=actor, media=media, download=download)
     start, end = byte_range if byte_range else (0, size - 1)
     length = max(0, end - start + 1)
     if request.method == "HEAD" or length == 0:

@@ -15,8 +15,11 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from portal.access import get_project_for_user
-from transcription.models import ACTIVE_STATUSES, JobStatus
-from transcription.services.jobs import jobs_retry_failed
+from portal.actor import Actor
+from portal.middleware import wants_json
+from transcription import job_states
+from transcription.job_states import JobStatus
+from transcription.services.job_actions import jobs_retry_failed
 from transcription.services.queue import jobs_with_queue_info
 from transcription.services.uploads import max_upload_bytes, upload_handlers_install, uploads_accept
 
@@ -24,17 +27,13 @@ JOBS_PER_PAGE = 50
 STATUS_FILTERS = ("active", *JobStatus.values)
 
 
-def wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
 def _jobs_context(request: HttpRequest, project) -> dict:
     jobs = project.jobs.select_related("media", "created_by", "transcript").order_by("-created_at", "-pk")
     status = request.GET.get("status", "")
     if status == "active":
-        jobs = jobs.filter(status__in=ACTIVE_STATUSES)
+        jobs = jobs.filter(job_states.q_active())
     elif status in JobStatus.values:
-        jobs = jobs.filter(status=status)
+        jobs = jobs.filter(job_states.q_status(status))
     else:
         status = ""
     page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
@@ -47,8 +46,8 @@ def _jobs_context(request: HttpRequest, project) -> dict:
         "jobs": page.object_list,
         "status_filter": status,
         "status_choices": JobStatus.choices,
-        "any_active": project.jobs.filter(status__in=ACTIVE_STATUSES).exists(),
-        "n_failed": project.jobs.filter(status=JobStatus.FAILED).count(),
+        "any_active": project.jobs.filter(job_states.q_active()).exists(),
+        "n_failed": project.jobs.filter(job_states.q_status(JobStatus.FAILED)).count(),
         "poll_query": query,
         "next_url": reverse("project", args=[project.pk]) + (f"?{query}" if query else ""),
     }
@@ -89,7 +88,7 @@ def _project_upload(request: HttpRequest, project_id: str) -> HttpResponse:
             return JsonResponse({"detail": _("Choose one or more files."), "jobs": [], "rejected": []}, status=400)
         messages.error(request, _("Choose one or more files."))
         return redirect("project", project_id=project.pk)
-    result = uploads_accept(project=project, user=request.user, files=files, request=request)
+    result = uploads_accept(actor=Actor.from_request(request), project=project, files=files)
     if wants_json(request):
         return JsonResponse({
             "jobs": [{"id": str(job.pk), "filename": job.media.original_name, "status": job.status}
@@ -110,7 +109,7 @@ def _project_upload(request: HttpRequest, project_id: str) -> HttpResponse:
 @require_POST
 def project_retry_failed(request: HttpRequest, project_id: str) -> HttpResponse:
     project = get_project_for_user(request.user, project_id, write=True)
-    count = jobs_retry_failed(project=project, user=request.user)
+    count = jobs_retry_failed(actor=Actor.from_request(request), project=project)
     if count:
         messages.success(request, ngettext(
             "%(n)d failed job is queued again.", "%(n)d failed jobs are queued again.", count) % {"n": count})

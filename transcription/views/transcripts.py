@@ -7,7 +7,6 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,13 +15,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.models import AuditAction
-from portal.services.audit import audit_record
+from portal.actor import Actor
 from transcription.access import get_transcript_for_user
 from transcription.models import ReviewStatus, Segment, Transcript
 from transcription.services import review
 from transcription.services.exports import EXPORT_FORMATS
 from transcription.templatetags.transcript_tags import SPEAKER_COLOURS
+
+# Bad input on the page is answered 422, which transcript.js shows in place
+# (a 400 would be taken for a broken request).
+INVALID_IN_PLACE = 422
 
 # What the button that makes each review step says.
 TRANSITION_LABELS = {
@@ -38,12 +40,8 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _locked(transcript: Transcript) -> bool:
-    return transcript.review_status == ReviewStatus.APPROVED
-
-
 def _can_edit(transcript: Transcript) -> bool:
-    return transcript.membership.can_write and not _locked(transcript)  # type: ignore[attr-defined]
+    return transcript.membership.can_write and not transcript.is_approved  # type: ignore[attr-defined]
 
 
 def _speaker_colours(transcript: Transcript) -> dict[str, int]:
@@ -97,8 +95,7 @@ def _form_response(request: HttpRequest, transcript: Transcript, segment: Segmen
 def transcript_detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
     transcript = get_transcript_for_user(request.user, transcript_id)
     membership = transcript.membership  # type: ignore[attr-defined]
-    audit_record(request=request, action=AuditAction.TRANSCRIPT_VIEW, team=transcript.job.project.team,
-                 obj=transcript)
+    review.transcript_viewed(actor=Actor.from_request(request), transcript=transcript)
     colours = _speaker_colours(transcript)
     segments = _decorate(transcript, list(_segments(transcript)), colours)
     speakers = [(label, transcript.speaker_label(label), colours[label]) for label in colours]
@@ -111,7 +108,7 @@ def transcript_detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
         "segments": segments,
         "speakers": speakers,
         "can_edit": _can_edit(transcript),
-        "locked": _locked(transcript),
+        "locked": transcript.is_approved,
         "transitions": [
             (target, TRANSITION_LABELS[(transcript.review_status, target)])
             for target in review.review_transitions(transcript=transcript, can_write=membership.can_write,
@@ -135,20 +132,20 @@ def segment_detail(request: HttpRequest, transcript_id: str, index: int) -> Http
     text = request.POST.get("text", "")
     base = request.POST.get("base")
     try:
-        segment = review.segment_edit(transcript=transcript, index=index, text=text, user=request.user,
-                                      request=request, expected=base)
+        segment = review.segment_edit(actor=Actor.from_request(request), transcript=transcript, index=index,
+                                      text=text, expected=base)
     except review.TranscriptLocked as exc:
         if not _is_htmx(request):
-            messages.error(request, str(exc))
+            messages.error(request, exc.message)
             return redirect(_transcript_url(transcript, index))
-        return _segment_response(request, transcript, segment, error=str(exc), status=409)
+        return _segment_response(request, transcript, segment, error=exc.message, status=exc.status)
     except review.EditConflict as exc:
         current = _decorate(transcript, [exc.segment])[0]
         return _form_response(request, transcript, current, text=text, base=current.text,
-                              error=str(exc), status=409)
-    except ValidationError as exc:
+                              error=exc.message, status=exc.status)
+    except review.SegmentInvalid as exc:
         return _form_response(request, transcript, segment, text=text, base=base or segment.text,
-                              error=" ".join(exc.messages), status=422)
+                              error=exc.message, status=INVALID_IN_PLACE)
     if not _is_htmx(request):
         return redirect(_transcript_url(transcript, index))
     return _segment_response(request, transcript, _segment(transcript, segment.index))
@@ -159,8 +156,8 @@ def segment_detail(request: HttpRequest, transcript_id: str, index: int) -> Http
 def segment_edit_form(request: HttpRequest, transcript_id: str, index: int) -> HttpResponse:
     transcript = get_transcript_for_user(request.user, transcript_id, write=True)
     segment = _segment(transcript, index)
-    if _locked(transcript):
-        message = str(review.TranscriptLocked())
+    if transcript.is_approved:
+        message = review.TranscriptLocked().message
         if not _is_htmx(request):
             messages.error(request, message)
             return redirect(_transcript_url(transcript, index))
@@ -201,13 +198,13 @@ def revision_restore(request: HttpRequest, transcript_id: str, revision_id: int)
     revision.transcript = transcript
     index = revision.segment.index
     try:
-        review.revision_restore(revision=revision, user=request.user, request=request,
+        review.revision_restore(actor=Actor.from_request(request), revision=revision,
                                 original=request.POST.get("original") == "1")
     except review.TranscriptLocked as exc:
         if not _is_htmx(request):
-            messages.error(request, str(exc))
+            messages.error(request, exc.message)
             return redirect(_transcript_url(transcript, index))
-        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
     if not _is_htmx(request):
         messages.success(request, _("Version restored."))
         return redirect(_transcript_url(transcript, index))
@@ -225,12 +222,12 @@ def speakers_rename(request: HttpRequest, transcript_id: str) -> HttpResponse:
     status = 200
     name = ""
     try:
-        name = review.speakers_rename(transcript=transcript, speaker=speaker, name=request.POST.get("name", ""),
-                                      user=request.user, request=request)
+        name = review.speakers_rename(actor=Actor.from_request(request), transcript=transcript, speaker=speaker,
+                                      name=request.POST.get("name", ""))
     except review.TranscriptLocked as exc:
-        error, status = str(exc), 409
-    except ValidationError as exc:
-        error, status = " ".join(exc.messages), 422
+        error, status = exc.message, exc.status
+    except review.SegmentInvalid as exc:
+        error, status = exc.message, INVALID_IN_PLACE
     if not _is_htmx(request):
         if error:
             messages.error(request, error)
@@ -252,9 +249,9 @@ def review_status(request: HttpRequest, transcript_id: str) -> HttpResponse:
     transcript = get_transcript_for_user(request.user, transcript_id, write=True)
     status = request.POST.get("status", "")
     try:
-        review.review_status_set(transcript=transcript, status=status, user=request.user, request=request)
+        review.review_status_set(actor=Actor.from_request(request), transcript=transcript, status=status)
     except review.ReviewTransitionError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.message)
     else:
         messages.success(request, _("Review status: %(status)s.") % {"status": ReviewStatus(status).label})
     return redirect(_transcript_url(transcript))

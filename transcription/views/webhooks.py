@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.access import get_project_for_user
+from portal.actor import Actor
+from portal.errors import DomainError
 from transcription.models import Webhook, WebhookDelivery
 from transcription.services.webhooks import SIGNATURE_HEADER, webhook_create, webhook_delete, webhook_ping
 
@@ -43,9 +44,9 @@ def webhook_add(request: HttpRequest, project_id: str) -> HttpResponse:
     project = get_project_for_user(request.user, project_id, manage=True)
     url = request.POST.get("url", "")
     try:
-        webhook_create(project=project, url=url, user=request.user)
-    except ValidationError as e:
-        return _render(request, project, url=url, error=" ".join(e.messages), status=400)
+        webhook_create(actor=Actor.from_request(request), project=project, url=url)
+    except DomainError as e:
+        return _render(request, project, url=url, error=e.message, status=e.status)
     messages.success(request, _("Webhook added. Use its secret to check the signature of each request."))
     return redirect("project_webhooks", project_id=project.pk)
 
@@ -59,7 +60,7 @@ def _webhook(request: HttpRequest, project_id: str, webhook_id: int) -> Webhook:
 @require_POST
 def webhook_remove(request: HttpRequest, project_id: str, webhook_id: int) -> HttpResponse:
     webhook = _webhook(request, project_id, webhook_id)
-    webhook_delete(webhook=webhook)
+    webhook_delete(actor=Actor.from_request(request), webhook=webhook)
     messages.success(request, _("Webhook removed."))
     return redirect("project_webhooks", project_id=webhook.project_id)
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from transcription.asr.engine import EngineConfig
+from transcription.asr.engine import Engine, EngineConfig, EngineError
 from transcription.asr.hub import HUB_TITLES, HubError, download, inspect_all
 
 
@@ -49,10 +50,6 @@ class Command(BaseCommand):
             self._load(config)
 
     def _load(self, config: EngineConfig) -> None:
-        import numpy as np
-
-        from transcription.asr.engine import Engine, EngineError
-
         started = time.perf_counter()
         try:
             engine = Engine(config)

@@ -1,0 +1,42 @@
+"""Accounts: a user's own preferences, and deleting an account."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from portal.actor import Actor
+from portal.errors import Invalid
+from portal.models import AuditAction, Membership, Profile, Role
+from portal.services.audit import audit_record
+from portal.services.teams import ensure_another_owner
+
+
+def profile_for(*, user: AbstractBaseUser) -> Profile:
+    profile, _created = Profile.objects.get_or_create(user=user)
+    return profile
+
+
+def profile_update(*, actor: Actor, profile: Profile, language: str, timezone: str,
+                   email_on_finish: bool) -> Profile:
+    """The acting user's interface language, time zone and notifications."""
+    profile.language, profile.timezone, profile.email_on_finish = language, timezone, email_on_finish
+    profile.save(update_fields=["language", "timezone", "email_on_finish"])
+    return profile
+
+
+def user_delete(*, actor: Actor, user: AbstractBaseUser) -> None:
+    """Delete an account (staff). Refused while it is the only owner of a
+    team: the team would be left with nobody to manage it."""
+    with transaction.atomic():
+        for membership in Membership.objects.select_related("team").filter(user=user, role=Role.OWNER):
+            try:
+                ensure_another_owner(membership)
+            except Invalid:
+                raise Invalid(_("%(user)s is the only owner of the team %(team)s. Make someone else an owner "
+                                "of it first.") % {"user": user.get_username(), "team": membership.team.name})
+        for membership in Membership.objects.select_related("team").filter(user=user):
+            audit_record(actor=actor, action=AuditAction.MEMBER_REMOVE, team=membership.team, obj=user,
+                         detail={"role": membership.role, "account_deleted": True})
+        user.delete()

@@ -1,0 +1,149 @@
+"""A claimed job on its worker: heartbeats, and the one write that ends each
+attempt (finished, failed, cancelled at a segment boundary, or handed back).
+
+Every write is guarded by ownership (``status=running, worker, attempts``):
+an attempt that lost its job (reaped while stalled, say) changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from transcription import job_states
+from transcription.job_states import JobStatus, Outcome
+from transcription.models import Job, JobAttempt, Segment, Transcript
+from transcription.services.notifications import job_notify_finished
+from transcription.services.wakeups import job_enqueue_wakeup
+from transcription.text import join_texts
+
+if TYPE_CHECKING:
+    from transcription.asr.engine import TranscriptionResult
+
+log = logging.getLogger(__name__)
+
+
+class Beat(StrEnum):
+    OK = "ok"
+    CANCEL = "cancel"  # the user asked to cancel: stop at the next segment boundary
+    LOST = "lost"  # the job is no longer ours (reaped, or cancelled while queued again)
+
+
+def _owned(job_id: Any, worker: str, attempt: int) -> QuerySet[Job]:
+    return Job.objects.filter(job_states.q_status(JobStatus.RUNNING), pk=job_id, worker=worker, attempts=attempt)
+
+
+def job_heartbeat(*, job_id: Any, worker: str, attempt: int, progress: float | None = None,
+                  stage: str | None = None) -> Beat:
+    fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
+    if progress is not None:
+        fields["progress"] = max(0.0, min(100.0, round(progress, 1)))
+    if stage is not None:
+        fields["stage"] = stage[:32]
+    if not _owned(job_id, worker, attempt).update(**fields):
+        return Beat.LOST
+    cancel = Job.objects.filter(pk=job_id).values_list("cancel_requested", flat=True).first()
+    return Beat.CANCEL if cancel else Beat.OK
+
+
+def _lock_owned(job_id: Any, worker: str, attempt: int) -> Job | None:
+    """The job row, locked, if this worker's attempt still owns it."""
+    return _owned(job_id, worker, attempt).select_for_update().select_related("media", "project").first()
+
+
+def attempt_end(job: Job, outcome: Outcome, error: str = "", *, now: datetime) -> None:
+    JobAttempt.objects.filter(job=job, number=job.attempts).update(
+        ended_at=now, outcome=outcome.value, error=error[:2000]
+    )
+
+
+def after_finish(job_id: Any, *, deliver_now: bool = True) -> None:
+    """Email and webhooks once the final state is committed."""
+    transaction.on_commit(lambda: job_notify_finished(job_id=job_id, deliver_now=deliver_now), robust=True)
+
+
+def _stop(job: Job, *, now: datetime) -> Outcome:
+    job_states.stop(Job.objects.filter(pk=job.pk), now=now)
+    attempt_end(job, Outcome.CANCELLED, now=now)
+    return Outcome.CANCELLED
+
+
+def job_finish(*, job_id: Any, worker: str, attempt: int, result: TranscriptionResult) -> Outcome | None:
+    """Write transcript, segments and the final state in one transaction.
+
+    Returns None (and writes nothing) if this attempt no longer owns the job,
+    e.g. the reaper gave it to another worker while this one was stalled.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        job = _lock_owned(job_id, worker, attempt)
+        if job is None:
+            log.warning("job %s: attempt %s of %s finished after losing the job; result discarded",
+                        job_id, attempt, worker)
+            return None
+        if job.cancel_requested:
+            outcome = _stop(job, now=now)
+        else:
+            # The transcript's text is its segments joined, the same rule an edit rebuilds it with.
+            transcript = Transcript.objects.create(
+                job=job, text=join_texts(s.text for s in result.segments), audio_seconds=result.audio_seconds,
+            )
+            Segment.objects.bulk_create(
+                [Segment(transcript=transcript, index=s.index, start=s.start, end=s.end,
+                         text=s.text, speaker=s.speaker or "") for s in result.segments],
+                batch_size=500,
+            )
+            models_used = dict(result.models)
+            job_states.succeed(Job.objects.filter(pk=job.pk), now=now, audio_seconds=result.audio_seconds,
+                               processing_seconds=result.processing_seconds,
+                               engine=str(models_used.get("asr", ""))[:64], models_used=models_used)
+            attempt_end(job, Outcome.SUCCEEDED, now=now)
+            outcome = Outcome.SUCCEEDED
+        after_finish(job.pk)
+    return outcome
+
+
+def job_cancelled_by_worker(*, job_id: Any, worker: str, attempt: int) -> Outcome | None:
+    """The engine stopped at a segment boundary because cancel was requested."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = _lock_owned(job_id, worker, attempt)
+        if job is None:
+            return None
+        outcome = _stop(job, now=now)
+        after_finish(job.pk)
+    return outcome
+
+
+def job_fail(*, job_id: Any, worker: str, attempt: int, error: str, traceback: str = "",
+             transient: bool = False) -> Outcome | None:
+    """A permanent error fails the job at once; a transient one puts it back
+    in the queue while attempts remain."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = _lock_owned(job_id, worker, attempt)
+        if job is None:
+            return None
+        row = Job.objects.filter(pk=job.pk)
+        if job.cancel_requested:
+            outcome = _stop(job, now=now)
+        elif transient and job.attempts < job.max_attempts:
+            job_states.requeue(row, traceback=traceback, error=_(
+                "Attempt %(n)d of %(max)d failed: %(error)s The job is back in the queue.") % {
+                "n": job.attempts, "max": job.max_attempts, "error": error})
+            attempt_end(job, Outcome.REQUEUED, error, now=now)
+            job_enqueue_wakeup()
+            return Outcome.REQUEUED
+        else:
+            job_states.fail(row, now=now, error=error, traceback=traceback)
+            attempt_end(job, Outcome.FAILED, error, now=now)
+            outcome = Outcome.FAILED
+        after_finish(job.pk)
+    return outcome

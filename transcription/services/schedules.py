@@ -1,0 +1,27 @@
+"""Periodic housekeeping run by the cluster's scheduler, created idempotently
+after every migrate (see TranscriptionConfig.ready)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+from django_q.models import Schedule
+
+from transcription.services.wakeups import asr_cluster
+
+SCHEDULES: dict[str, tuple[str, int]] = {
+    "Reap stale jobs": ("transcription.tasks.reap_stale_jobs", 1),
+    "Send due webhook deliveries": ("transcription.tasks.send_due_webhooks", 1),
+}
+
+
+def schedules_ensure(**_kwargs: Any) -> None:
+    if Schedule._meta.db_table not in connection.introspection.table_names():
+        return  # django_q not migrated yet; its own migrate run sends post_migrate again
+    for name, (func, minutes) in SCHEDULES.items():
+        defaults = {"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1,
+                    "cluster": asr_cluster()}
+        Schedule.objects.update_or_create(name=name, defaults=defaults,
+                                          create_defaults={**defaults, "next_run": timezone.now()})
