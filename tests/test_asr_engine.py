@@ -6,13 +6,17 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import socket
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests import tiny_models as builder
+from tests.asr_fixtures import ROOT
 from transcription.asr import pipeline
-from transcription.asr import tiny_models as builder
 from transcription.asr.audio import decode
 from transcription.asr.engine import Cancelled, Engine, EngineConfig, EngineConfigError, get_engine
 from transcription.asr.hub import HUB_NAMES
@@ -31,6 +35,17 @@ def test_it_builds_models_that_reload_exactly(tiny_models):
         classes[role] = (directory / "config.yaml").read_text().splitlines()[0]
     assert classes == {"asr": "model: SeacoParaformer", "vad": "model: FsmnVADStreaming",
                        "punc": "model: CTTransformer", "spk": "model: CAMPPlus"}
+
+
+def test_it_writes_a_tiny_model_set_for_trying_the_portal_offline(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tests.tiny_models", str(tmp_path / "models")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in done.stdout.splitlines()
+                   if line.startswith("export "))
+    assert exports == {name: str(tmp_path / "models" / role) for name, role in
+                       (("ASR_MODEL", "asr"), ("ASR_VAD_MODEL", "vad"), ("ASR_PUNC_MODEL", "punc"))}
+    assert all(builder.verify(Path(directory)) > 0 for directory in exports.values())
 
 
 def test_it_never_lets_a_segment_span_a_silence(engine, speech):
