@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from transcription.asr import tiny_models as tm  # noqa: E402
+from tests import tiny_models as tm  # noqa: E402
 from transcription.asr.audio import SAMPLE_RATE, decode  # noqa: E402
 from transcription.asr.engine import Engine, EngineConfig  # noqa: E402
 

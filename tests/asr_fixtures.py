@@ -20,7 +20,9 @@ import av
 import numpy as np
 import pytest
 
+from tests import tiny_models as builder
 from transcription.asr.audio import SAMPLE_RATE
+from transcription.asr.engine import Engine, EngineConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTENCES = [
@@ -39,8 +41,6 @@ def _sha256(path: Path) -> str:
 @pytest.fixture(scope="session")
 def tiny_models() -> dict[str, Path]:
     """role -> directory of a tiny random-weight model (asr, vad, punc, spk), verified on build."""
-    from transcription.asr import tiny_models as builder
-
     cache = ROOT / ".cache" / "tiny-models" / builder.fingerprint()
     manifest = cache / "manifest.json"
     if manifest.is_file():
@@ -77,10 +77,8 @@ def asr_settings(settings: Any, tiny_models: dict[str, Path]) -> Any:
 
 
 @pytest.fixture(scope="session")
-def engine(tiny_models: dict[str, Path]) -> Any:
+def engine(tiny_models: dict[str, Path]) -> Engine:
     """One tiny engine for the session (loading it imports funasr: ~10 s once)."""
-    from transcription.asr.engine import Engine, EngineConfig
-
     return Engine(EngineConfig(model=str(tiny_models["asr"]), vad_model=str(tiny_models["vad"]),
                                punc_model=str(tiny_models["punc"]), device="cpu", ncpu=1))
 

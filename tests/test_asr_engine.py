@@ -6,12 +6,17 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests import tiny_models as builder
+from tests.asr_fixtures import ROOT
 from transcription.asr import pipeline
-from transcription.asr import tiny_models as builder
 from transcription.asr.audio import decode
 from transcription.asr.engine import Cancelled, Engine, EngineConfig, EngineConfigError, get_engine
 from transcription.asr.hub import HUB_NAMES
@@ -30,6 +35,17 @@ def test_it_builds_models_that_reload_exactly(tiny_models):
         classes[role] = (directory / "config.yaml").read_text().splitlines()[0]
     assert classes == {"asr": "model: SeacoParaformer", "vad": "model: FsmnVADStreaming",
                        "punc": "model: CTTransformer", "spk": "model: CAMPPlus"}
+
+
+def test_it_writes_a_tiny_model_set_for_trying_the_portal_offline(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tests.tiny_models", str(tmp_path / "models")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in done.stdout.splitlines()
+                   if line.startswith("export "))
+    assert exports == {name: str(tmp_path / "models" / role) for name, role in
+                       (("ASR_MODEL", "asr"), ("ASR_VAD_MODEL", "vad"), ("ASR_PUNC_MODEL", "punc"))}
+    assert all(builder.verify(Path(directory)) > 0 for directory in exports.values())
 
 
 def test_it_never_lets_a_segment_span_a_silence(engine, speech):
@@ -98,6 +114,44 @@ def test_it_batches_files_without_changing_what_they_say(engine, one_by_one, spe
         # and what FunASR's own pipeline says, one file at a time
         plain = engine._am.generate(input=audio, batch_size_s=300)
         assert plain[0]["text"] == result.text
+
+
+@pytest.fixture(scope="module")
+def small_batches(engine: Engine) -> Engine:
+    """Batches of at most 10 s of padded audio: several batches, each mixing files."""
+    return Engine(dataclasses.replace(engine.config, batch_seconds=10))
+
+
+def test_it_drops_a_cancelled_file_and_finishes_the_others_unchanged(small_batches, one_by_one, speech,
+                                                                     speech_variants):
+    audios = [decode(speech[0]), decode(speech_variants["mp3"])[: 12 * 16000], decode(speech_variants["m4a"])]
+    prepared = [small_batches.prepare(a) for a in audios]
+    reports: list[tuple[int, float]] = []
+    results = small_batches.recognize(prepared, progress=lambda i, f: reports.append((i, f)),
+                                      cancelled=lambda i: i == 1 and any(j == 1 for j, _ in reports))
+    assert isinstance(results[1], Cancelled)
+    file1 = [f for i, f in reports if i == 1]
+    assert file1 and file1[-1] < 1.0  # stopped part-way
+    for i in (0, 2):
+        alone = one_by_one.transcribe(audios[i])
+        assert (results[i].text, results[i].segments) == (alone.text, alone.segments)
+        fractions = [f for j, f in reports if j == i]
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0
+        assert results[i].audio_seconds == pytest.approx(len(audios[i]) / 16000)
+        assert results[i].processing_seconds >= prepared[i].prepare_seconds > 0
+
+
+def test_it_prepares_the_next_files_while_recognizing_others(engine, speech, speech_variants):
+    first = [engine.prepare(decode(speech[0]))]
+    later = [decode(speech_variants[name]) for name in ("mp3", "flac", "m4a")]
+    expected = [engine.prepare(a).speech_ms for a in later]
+    prepared: list = []
+    worker = threading.Thread(target=lambda: prepared.extend(engine.prepare(a) for a in later))
+    worker.start()
+    result = engine.recognize(first)[0]
+    worker.join()
+    assert [p.speech_ms for p in prepared] == expected
+    assert result.text == engine.transcribe(decode(speech[0])).text
 
 
 def test_it_labels_speakers_when_diarization_is_on(engine, tiny_models, speech):

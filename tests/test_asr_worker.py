@@ -15,7 +15,7 @@ from django_q.tasks import async_task, result
 
 from tests.asr_fixtures import ROOT, tiny_env
 
-TASK = "transcription.asr.pipeline.transcribe_path_to_dict"
+TASK = "transcription.asr.engine.transcribe_path_to_dict"
 
 
 def _has_torch(pid: int) -> bool:

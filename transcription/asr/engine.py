@@ -1,39 +1,53 @@
-"""FunASR engine: the only module that touches torch and funasr, and only once a model is needed.
+"""FunASR engine: the only entry point to torch and funasr, imported once a model is needed.
 
-Importing this module is cheap (torch and funasr are imported inside `Engine()`), so management
-commands can resolve and check models without paying funasr's ~10 s import. The engine is built
-lazily, once per process (`get_engine()`), never before django-q2 forks its workers.
+Importing this module is cheap (torch and funasr are imported inside `Engine()` and the stage
+modules), so management commands can resolve and check models without paying funasr's ~10 s
+import. The engine is built lazily, once per process (`get_engine()`), never before django-q2
+forks its workers.
 
 The pipeline is FunASR's `inference_with_vad` taken apart so it can report progress, honour
-cancellation and batch VAD segments across files: VAD per file -> segments sorted by length ->
-ASR in padded batches of at most `batch_seconds` -> punctuation per file -> timed sentences.
+cancellation and batch across files. Two stages, so a worker can overlap them on two threads:
+
+- `Engine.prepare(audio) -> Prepared`: the CPU stage of one file (VAD). It never takes the ASR
+  lock, so it may run on a second thread while another thread is inside `recognize`.
+- `Engine.recognize(prepared, *, hotwords=(), progress=None, cancelled=None)
+  -> list[TranscriptionResult | Cancelled]`: the pieces of all files sorted by length and
+  decoded in padded batches of at most `batch_seconds` (padding masked, so every file decodes
+  as it would alone), speaker embeddings if configured, punctuation, timed sentences.
+  `progress(i, fraction)` reports file i; `cancelled(i)` is polled for every unfinished file at
+  every batch boundary, and a file cancelled there is dropped from the later batches and gets a
+  `Cancelled` instance in its slot while the others carry on.
+
+`transcribe(audio)` and `transcribe_many(audios)` are the two stages back to back.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import io
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
-from . import pipeline
-from .audio import SAMPLE_RATE
+from . import paraformer, pipeline, speakers
+from .audio import SAMPLE_RATE, decode
 from .hub import ModelSource, inspect_all
+from .quiet import quiet
 
 log = logging.getLogger(__name__)
 
 _OOM = "The GPU ran out of memory; the job will be retried."
 # One 25 ms analysis window: a shorter VAD segment makes the fbank frontend raise.
 _MIN_SAMPLES = 400
+_MS = SAMPLE_RATE // 1000
 
 
 class EngineError(Exception):
@@ -53,7 +67,7 @@ class TransientEngineError(EngineError):
 
 
 class Cancelled(Exception):
-    """Raised at a segment boundary when should_cancel() returned True."""
+    """A file whose cancel was requested: raised by transcribe(), returned in its slot by recognize()."""
 
 
 @dataclass
@@ -75,6 +89,19 @@ class TranscriptionResult:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """One file after the CPU stage: its samples and the speech regions the VAD found (ms)."""
+
+    samples: np.ndarray
+    speech_ms: tuple[tuple[int, int], ...]
+    prepare_seconds: float
+
+    @property
+    def audio_seconds(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     model: str = "paraformer-zh"
     vad_model: str = "fsmn-vad"
@@ -87,8 +114,6 @@ class EngineConfig:
 
     @classmethod
     def from_settings(cls) -> EngineConfig:
-        from django.conf import settings
-
         return cls(model=settings.ASR_MODEL, vad_model=settings.ASR_VAD_MODEL, punc_model=settings.ASR_PUNC_MODEL,
                    spk_model=settings.ASR_SPK_MODEL, device=settings.ASR_DEVICE, ncpu=int(settings.ASR_NCPU),
                    batch_seconds=int(settings.ASR_BATCH_SECONDS), hub=settings.ASR_HUB)
@@ -97,42 +122,6 @@ class EngineConfig:
         """role -> (setting name, value), for every role, configured or not."""
         return {"asr": ("ASR_MODEL", self.model), "vad": ("ASR_VAD_MODEL", self.vad_model),
                 "punc": ("ASR_PUNC_MODEL", self.punc_model), "spk": ("ASR_SPK_MODEL", self.spk_model)}
-
-
-class _RootFilter(logging.Filter):
-    """funasr logs through the root logger itself (logging.info(...)) on every call. A filter on
-    the root *logger* sees only those direct calls: records of named loggers propagate to the root
-    handlers without passing it. So this mutes funasr's chatter and nothing of ours."""
-
-    level = logging.WARNING
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= self.level
-
-
-_ROOT_FILTER = _RootFilter()
-
-
-@contextlib.contextmanager
-def _quiet(level: int = logging.WARNING) -> Iterator[None]:
-    """Mute funasr's root-logger INFO, its print()s and the handler its basicConfig() may add."""
-    root = logging.getLogger()
-    if _ROOT_FILTER not in root.filters:
-        root.addFilter(_ROOT_FILTER)
-    handlers, root_level = list(root.handlers), root.level
-    captured = io.StringIO()
-    _ROOT_FILTER.level = level
-    try:
-        with contextlib.redirect_stdout(captured):
-            yield
-    finally:
-        _ROOT_FILTER.level = logging.WARNING
-        for handler in root.handlers[:]:
-            if handler not in handlers:
-                root.removeHandler(handler)
-        root.setLevel(root_level)
-        if captured.getvalue().strip():
-            log.debug("funasr output: %s", captured.getvalue().strip())
 
 
 def _device(requested: str) -> str:
@@ -145,47 +134,20 @@ def _device(requested: str) -> str:
     return requested
 
 
-def _mask_batch_padding(model: Any) -> None:
-    """Make a batch decode exactly as its items would one at a time (shared/funasr-offline.md).
-
-    FunASR's CIF predictor convolves past the end of each item into the padded encoder frames,
-    and its timestamp head runs a BLSTM backwards from the padding, so batching changes the
-    output of every item shorter than the longest. Zero the padded frames for the predictor, and
-    run the (small) timestamp head per item on that item's own frames.
-    """
-    import torch
-
-    predictor = model.calc_predictor
-
-    def calc_predictor(encoder_out: Any, encoder_out_lens: Any) -> Any:
-        if encoder_out.size(0) > 1:
-            frames = torch.arange(encoder_out.size(1), device=encoder_out.device)
-            keep = frames[None, :] < encoder_out_lens.to(encoder_out.device)[:, None]
-            encoder_out = encoder_out * keep.unsqueeze(-1).to(encoder_out.dtype)
-        return predictor(encoder_out, encoder_out_lens)
-
-    model.calc_predictor = calc_predictor
-    timestamp_head = getattr(model, "calc_predictor_timestamp", None)
-    if timestamp_head is None:
-        return
-
-    def calc_predictor_timestamp(encoder_out: Any, encoder_out_lens: Any, token_num: Any) -> Any:
-        if encoder_out.size(0) == 1:
-            return timestamp_head(encoder_out, encoder_out_lens, token_num)
-        parts = [
-            timestamp_head(encoder_out[i : i + 1, :n], encoder_out_lens[i : i + 1], token_num[i : i + 1])
-            for i, n in enumerate(encoder_out_lens.tolist())
-        ]
-        # callers index these per item (us_alphas[i][:len]), so lists of per-item tensors will do
-        return tuple([part[k][0] for part in parts] for k in range(4))
-
-    model.calc_predictor_timestamp = calc_predictor_timestamp
-
-
 def _malloc_trim() -> None:
     # Loading leaves ~half the RSS in freed-but-kept heap pages (3.3 -> 1.45 GiB for seaco-large).
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+@dataclass
+class _File:
+    """One file inside a recognize() call."""
+
+    pieces: list[pipeline.Piece]
+    done: int = 0
+    cancelled: bool = False
+    embeddings: dict[int, speakers.Embeddings] = field(default_factory=dict)
 
 
 class Engine:
@@ -199,10 +161,11 @@ class Engine:
             raise EngineConfigError("ASR_VAD_MODEL is empty; the engine needs a VAD model (e.g. 'fsmn-vad').")
         self.models = {role: self.sources[role].label if role in self.sources else "" for role in
                        ("asr", "vad", "punc", "spk")}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the ASR stage (recognize)
+        self._vad_lock = threading.Lock()  # FunASR's VAD keeps per-call state on its model object
         os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
         started = time.perf_counter()
-        with _quiet(logging.ERROR):
+        with quiet(logging.ERROR):
             import torch
             from funasr import AutoModel
 
@@ -230,11 +193,123 @@ class Engine:
                 # FunASR would silently run randomly initialised weights
                 raise EngineConfigError(f"{self.sources[role].setting}: FunASR found no weights file in "
                                         f"{self.sources[role].path}; it needs config.yaml and model.pt.")
-        _mask_batch_padding(self._am.model)
+        paraformer.mask_batch_padding(self._am.model)
         _malloc_trim()
         log.info("ASR engine loaded on %s in %.1f s: %s", self.device, time.perf_counter() - started, self.models)
 
-    # -- public API -----------------------------------------------------------------------------
+    # -- stage 1: CPU, any thread ---------------------------------------------------------------
+
+    def prepare(self, audio: np.ndarray) -> Prepared:
+        """VAD one file of 16 kHz mono float32 samples. Safe beside a running `recognize`."""
+        started = time.perf_counter()
+        samples = np.ascontiguousarray(audio, dtype=np.float32)
+        speech = self._speech_ms(samples) if samples.size else []
+        return Prepared(samples, tuple(speech), time.perf_counter() - started)
+
+    def detect_speech(self, audio: np.ndarray) -> list[tuple[float, float]]:
+        """The VAD's speech regions in seconds."""
+        return [(start / 1000, end / 1000) for start, end in self.prepare(audio).speech_ms]
+
+    def _speech_ms(self, samples: np.ndarray) -> list[tuple[int, int]]:
+        import torch
+
+        with self._vad_lock, quiet(), torch.inference_mode():
+            out = self._am.inference(samples, model=self._am.vad_model, kwargs=self._am.vad_kwargs)
+        return [(int(start), int(end)) for start, end in (out[0]["value"] if out else [])]
+
+    # -- stage 2: the models, one call at a time ------------------------------------------------
+
+    def recognize(self, prepared: Sequence[Prepared], *, hotwords: Sequence[str] = (),
+                  progress: Callable[[int, float], None] | None = None,
+                  cancelled: Callable[[int], bool] | None = None) -> list[TranscriptionResult | Cancelled]:
+        """Transcribe prepared files together; see the module docstring.
+
+        processing_seconds is this call's wall time split in proportion to each file's length,
+        plus that file's own prepare time.
+        """
+        import torch
+
+        hotword = " ".join(w.strip() for w in hotwords if w.strip()) or None
+        started = time.perf_counter()
+        with self._lock, quiet(), torch.inference_mode():
+            try:
+                results = self._recognize(prepared, hotword, progress or (lambda i, f: None),
+                                          cancelled or (lambda i: False))
+            except torch.OutOfMemoryError:
+                torch.cuda.empty_cache()
+                raise TransientEngineError(_OOM)
+            except paraformer.BatchSizeError as e:
+                raise EngineError(str(e))
+        elapsed = time.perf_counter() - started
+        total = sum(len(p.samples) for p in prepared) or 1
+        for result, item in zip(results, prepared, strict=True):
+            if isinstance(result, TranscriptionResult):
+                result.audio_seconds = item.audio_seconds
+                result.processing_seconds = elapsed * len(item.samples) / total + item.prepare_seconds
+        return results
+
+    def _recognize(self, prepared: Sequence[Prepared], hotword: str | None, progress: Callable[[int, float], None],
+                   cancelled: Callable[[int], bool]) -> list[TranscriptionResult | Cancelled]:
+        files = [_File(self._pieces(i, item)) for i, item in enumerate(prepared)]
+        pieces = [p for f in files for p in f.pieces]
+
+        def poll() -> None:
+            for i, f in enumerate(files):
+                if not f.cancelled and cancelled(i):
+                    f.cancelled = True
+
+        for batch in pipeline.plan_batches([p.length_ms for p in pieces], self.config.batch_seconds):
+            poll()
+            todo = [pieces[i] for i in batch if not files[pieces[i].file].cancelled]
+            if not todo:
+                continue
+            paraformer.decode(self._am, todo, hotword)
+            for piece in todo:
+                f = files[piece.file]
+                f.done += 1
+                if "spk" in self.sources:
+                    f.embeddings[id(piece)] = speakers.embed(self._am, piece)
+            for i in dict.fromkeys(p.file for p in todo):
+                progress(i, files[i].done / len(files[i].pieces))
+        poll()
+        for i, f in enumerate(files):
+            if not f.pieces and not f.cancelled:
+                progress(i, 1.0)
+        return [Cancelled() if f.cancelled else self._assemble(f) for f in files]
+
+    @staticmethod
+    def _pieces(index: int, item: Prepared) -> list[pipeline.Piece]:
+        pieces = []
+        for start_ms, end_ms in item.speech_ms:
+            # the same slicing as funasr.utils.vad_utils.slice_padding_audio_samples
+            begin, end = start_ms * _MS, min(end_ms * _MS, len(item.samples))
+            if end - begin >= _MIN_SAMPLES:
+                pieces.append(pipeline.Piece(index, start_ms, end_ms, item.samples[begin:end]))
+        return pieces
+
+    def _punctuate(self, text: str) -> tuple[str, list[int] | None]:
+        if "punc" not in self.sources or not text:
+            return text, None
+        out = self._am.inference(text, model=self._am.punc_model, kwargs=self._am.punc_kwargs)
+        punc_ids = out[0].get("punc_array")
+        return out[0]["text"], (None if punc_ids is None else [int(x) for x in punc_ids])
+
+    def _assemble(self, f: _File) -> TranscriptionResult:
+        raw = pipeline.join_tokens([p.text for p in f.pieces if p.text])
+        text, punc_ids = self._punctuate(raw)
+        punc_list = getattr(self._am.punc_model, "punc_list", None)
+        sentences = pipeline.build_sentences(f.pieces, punc_ids, punc_list) if raw else []
+        if sentences and f.embeddings:
+            speakers.label(self._am, sentences, [f.embeddings[id(p)] for p in f.pieces])
+        segments = [
+            SegmentResult(index=n, start=s["start"] / 1000, end=s["end"] / 1000, text=s["text"],
+                          speaker=s.get("speaker", ""))
+            for n, s in enumerate(sentences)
+        ]
+        return TranscriptionResult(text=text, segments=segments, audio_seconds=0.0, processing_seconds=0.0,
+                                   models=dict(self.models))
+
+    # -- both stages ----------------------------------------------------------------------------
 
     def transcribe(self, audio: np.ndarray, *, hotwords: Sequence[str] = (),
                    progress: Callable[[float], None] | None = None,
@@ -245,150 +320,29 @@ class Engine:
     def transcribe_many(self, audios: Sequence[np.ndarray], *, hotwords: Sequence[str] = (),
                         progress: Callable[[float], None] | None = None,
                         should_cancel: Callable[[], bool] | None = None) -> list[TranscriptionResult]:
-        """Transcribe several files, batching their VAD segments together.
-
-        processing_seconds is the shared wall time split in proportion to each file's length.
-        """
-        import torch
-
-        def check() -> None:
+        """Transcribe several files in one `recognize` call; raises Cancelled when should_cancel()."""
+        prepared = []
+        for audio in audios:
             if should_cancel is not None and should_cancel():
                 raise Cancelled()
+            prepared.append(self.prepare(audio))
+        weights = [max(1, len(p.speech_ms)) for p in prepared]
+        fractions = [0.0] * len(prepared)
+        reported = [-1.0]
 
-        hotword = " ".join(w.strip() for w in hotwords if w.strip()) or None
-        started = time.perf_counter()
-        with self._lock, _quiet(), torch.no_grad():
-            try:
-                results = self._run(audios, hotword, progress, check)
-            except torch.OutOfMemoryError:
-                torch.cuda.empty_cache()
-                raise TransientEngineError(_OOM)
-        elapsed = time.perf_counter() - started
-        total = sum(len(a) for a in audios) or 1
-        for result, audio in zip(results, audios, strict=True):
-            result.audio_seconds = len(audio) / SAMPLE_RATE
-            result.processing_seconds = elapsed * len(audio) / total
-        return results
+        def file_progress(i: int, fraction: float) -> None:
+            fractions[i] = fraction
+            overall = sum(w * f for w, f in zip(weights, fractions, strict=True)) / sum(weights)
+            if progress is not None and overall > reported[0]:
+                reported[0] = overall
+                progress(overall)
 
-    def detect_speech(self, audio: np.ndarray) -> list[tuple[float, float]]:
-        """The VAD's speech regions in seconds."""
-        import torch
-
-        with self._lock, _quiet(), torch.no_grad():
-            return [(p.start_ms / 1000, p.end_ms / 1000) for p in self._vad(0, np.asarray(audio, dtype=np.float32))]
-
-    # -- stages ---------------------------------------------------------------------------------
-
-    def _run(self, audios: Sequence[np.ndarray], hotword: str | None, progress: Callable[[float], None] | None,
-             check: Callable[[], None]) -> list[TranscriptionResult]:
-        pieces: list[pipeline.Piece] = []
-        for index, audio in enumerate(audios):
-            check()
-            pieces.extend(self._vad(index, np.ascontiguousarray(audio, dtype=np.float32)))
-        embeddings: dict[int, tuple[list[list[Any]], Any]] = {}
-        done = 0
-        for batch in pipeline.plan_batches([p.length_ms for p in pieces], self.config.batch_seconds):
-            check()
-            self._asr([pieces[i] for i in batch], hotword)
-            if "spk" in self.sources:
-                for i in batch:
-                    embeddings[i] = self._speaker_embeddings(pieces[i])
-            done += len(batch)
-            if progress is not None:
-                progress(done / len(pieces))
-        if not pieces and progress is not None:
-            progress(1.0)
-        check()
-        by_file: list[list[tuple[int, pipeline.Piece]]] = [[] for _ in audios]
-        for i, piece in enumerate(pieces):
-            by_file[piece.file].append((i, piece))
-        return [self._assemble(indexed, embeddings) for indexed in by_file]
-
-    def _vad(self, index: int, audio: np.ndarray) -> list[pipeline.Piece]:
-        if audio.size == 0:
-            return []
-        out = self._am.inference(audio, model=self._am.vad_model, kwargs=self._am.vad_kwargs)
-        pieces = []
-        for start_ms, end_ms in out[0]["value"] if out else []:
-            # the same slicing as funasr.utils.vad_utils.slice_padding_audio_samples
-            begin, end = int(start_ms * 16), min(int(end_ms * 16), len(audio))
-            if end - begin >= _MIN_SAMPLES:
-                pieces.append(pipeline.Piece(index, int(start_ms), int(end_ms), audio[begin:end]))
-        return pieces
-
-    def _asr(self, pieces: list[pipeline.Piece], hotword: str | None) -> None:
-        import torch
-
-        kwargs = dict(self._am.kwargs)
-        kwargs.pop("hotword", None)
-        if hotword:
-            kwargs["hotword"] = hotword
-        try:
-            out = self._am.model.inference(data_in=[p.samples for p in pieces],
-                                           key=[f"seg{i}" for i in range(len(pieces))], **kwargs)
-        except torch.OutOfMemoryError:
-            torch.cuda.empty_cache()
-            if len(pieces) == 1:
-                raise
-            # masked batches decode like single items, so halving changes nothing but memory
-            half = len(pieces) // 2
-            self._asr(pieces[:half], hotword)
-            self._asr(pieces[half:], hotword)
-            return
-        results = out[0] if out else []
-        if not results:  # FunASR returns nothing when no item in the batch has a token
-            results = [{"text": "", "timestamp": []} for _ in pieces]
-        if len(results) != len(pieces):
-            raise EngineError(f"The ASR model returned {len(results)} results for {len(pieces)} segments.")
-        for piece, result in zip(pieces, results, strict=True):
-            piece.text = pipeline.strip_tags(str(result.get("text", "")))
-            stamps = result.get("timestamp")
-            piece.timestamps = ([[int(a) + piece.start_ms, int(b) + piece.start_ms] for a, b in stamps]
-                                if stamps is not None else None)
-
-    def _speaker_embeddings(self, piece: pipeline.Piece) -> tuple[list[list[Any]], Any]:
-        import torch
-        from funasr.models.campplus.utils import sv_chunk
-
-        chunks = sv_chunk([[piece.start_ms / 1000, piece.end_ms / 1000, np.asarray(piece.samples)]])
-        out = self._am.inference([c[2] for c in chunks], model=self._am.spk_model, kwargs=self._am.spk_kwargs)
-        return chunks, torch.cat([r["spk_embedding"] for r in out], dim=0)
-
-    def _punctuate(self, text: str) -> tuple[str, list[int] | None]:
-        if "punc" not in self.sources or not text:
-            return text, None
-        out = self._am.inference(text, model=self._am.punc_model, kwargs=self._am.punc_kwargs)
-        punc_ids = out[0].get("punc_array")
-        return out[0]["text"], (None if punc_ids is None else [int(x) for x in punc_ids])
-
-    def _assemble(self, indexed: list[tuple[int, pipeline.Piece]],
-                  embeddings: dict[int, tuple[list[list[Any]], Any]]) -> TranscriptionResult:
-        pieces = [p for _, p in indexed]
-        raw = pipeline.join_tokens([p.text for p in pieces if p.text])
-        text, punc_ids = self._punctuate(raw)
-        punc_list = getattr(self._am.punc_model, "punc_list", None)
-        sentences = pipeline.build_sentences(pieces, punc_ids, punc_list) if raw else []
-        if sentences and embeddings:
-            self._diarize(sentences, [embeddings[i] for i, _ in indexed])
-        segments = [
-            SegmentResult(index=n, start=s["start"] / 1000, end=s["end"] / 1000, text=s["text"],
-                          speaker=s.get("speaker", ""))
-            for n, s in enumerate(sentences)
-        ]
-        return TranscriptionResult(text=text, segments=segments, audio_seconds=0.0, processing_seconds=0.0,
-                                   models=dict(self.models))
-
-    def _diarize(self, sentences: list[dict[str, Any]], per_piece: list[tuple[list[list[Any]], Any]]) -> None:
-        import torch
-        from funasr.models.campplus.utils import distribute_spk, postprocess
-
-        chunks = [c for piece_chunks, _ in per_piece for c in piece_chunks]
-        embedding = torch.cat([e for _, e in per_piece], dim=0).cpu()
-        labels = self._am.cb_model(embedding, oracle_num=None)
-        turns = postprocess(chunks, None, labels, embedding.numpy())
-        distribute_spk(sentences, turns)
-        for s in sentences:
-            s["speaker"] = f"Speaker {int(s.pop('spk')) + 1}"
+        results = self.recognize(prepared, hotwords=hotwords, progress=file_progress,
+                                 cancelled=None if should_cancel is None else lambda i: should_cancel())
+        done = [r for r in results if isinstance(r, TranscriptionResult)]
+        if len(done) != len(results):
+            raise Cancelled()
+        return done
 
 
 _engine: Engine | None = None
@@ -409,3 +363,9 @@ def get_engine() -> Engine:
             _engine = Engine(config)
             _engine_pid = os.getpid()
         return _engine
+
+
+def transcribe_path_to_dict(path: str | os.PathLike, hotwords: Sequence[str] = ()) -> dict[str, Any]:
+    """Decode and transcribe one file in this process's engine; a plain dict (a django-q2 task)."""
+    result = get_engine().transcribe(decode(path), hotwords=hotwords)
+    return {**asdict(result), "pid": os.getpid()}

@@ -1,4 +1,4 @@
-"""The pure-Python half of the engine: batch planning, timed sentences, and the task helper.
+"""The pure-Python half of the engine: batch planning and timed sentences.
 
 Nothing here imports torch or funasr, so task modules loaded by the django-q2
 parent process may import it.
@@ -6,10 +6,9 @@ parent process may import it.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 _RICH_TAG = re.compile(r"<\|[^|]*\|>")
@@ -115,14 +114,3 @@ def build_sentences(pieces: Sequence[Piece], punc_ids: Sequence[int] | None,
 
 def strip_tags(text: str) -> str:
     return _RICH_TAG.sub("", text).strip()
-
-
-def transcribe_path_to_dict(path: str | os.PathLike, hotwords: Sequence[str] = ()) -> dict[str, Any]:
-    """Decode and transcribe one file in this process's engine; a plain dict (django-q2 task result)."""
-    from .audio import decode
-    from .engine import get_engine
-
-    result = get_engine().transcribe(decode(path), hotwords=hotwords)
-    out = asdict(result)
-    out["pid"] = os.getpid()
-    return out

@@ -1,5 +1,8 @@
 """Random-weight FunASR model directories of the real classes, for tests, CI and the benchmark.
 
+Dev and test only. `python -m tests.tiny_models OUTDIR` writes a tiny set for trying the portal
+offline and prints the ASR_* settings that point at it.
+
 Hubs are unreachable from CI, so tests build small models of the exact classes the hub names
 resolve to (SeacoParaformer, FsmnVADStreaming, CTTransformer, CAMPPlus), in the directory layout
 FunASR reads (configuration.json, config.yaml, model.pt, tokens.json, am.mvn). FunASR loads and
@@ -14,13 +17,17 @@ directory is reloaded the way AutoModel loads it and compared tensor by tensor (
 
 from __future__ import annotations
 
+import argparse
 import copy
 import hashlib
 import json
+import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from transcription.asr.quiet import quiet
 
 # Frames below this level (dB over 25 ms of samples in [-1, 1]) are silence for the VAD.
 VAD_ENERGY_DB = -40.0
@@ -240,3 +247,19 @@ def scaled(config: dict[str, Any], **sections: dict[str, Any]) -> dict[str, Any]
     for section, values in sections.items():
         out[section].update(values)
     return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write tiny random-weight FunASR models (asr, vad, punc, spk).")
+    parser.add_argument("outdir", type=Path)
+    out = parser.parse_args().outdir.resolve()
+    with quiet(logging.ERROR):
+        dirs = build_tiny_models(out)
+    print(f"Tiny models written to {out} (random weights: the text is gibberish). To use them:")
+    for setting, role in (("ASR_MODEL", "asr"), ("ASR_VAD_MODEL", "vad"), ("ASR_PUNC_MODEL", "punc")):
+        print(f"export {setting}={dirs[role]}")
+    print(f"# optional, for speaker labels: export ASR_SPK_MODEL={dirs['spk']}")
+
+
+if __name__ == "__main__":
+    main()
