@@ -63,6 +63,9 @@ class UploadFilesSerializer(serializers.Serializer):
         child=serializers.FileField(),
         help_text=_("Repeat the field for several files. Audio, video, or a .zip of them."),
     )
+    urgent = serializers.BooleanField(
+        required=False, default=False,
+        help_text=_("Put these files ahead of the fair-share order; only where the team allows urgent uploads."))
 
 
 class UploadedJobSerializer(serializers.Serializer):

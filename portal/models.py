@@ -26,6 +26,8 @@ MANAGE_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 class Team(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=100)
+    # Owners and admins may let members put their own uploads ahead of the fair-share order.
+    allow_urgent = models.BooleanField(_("members may mark their uploads urgent"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
@@ -114,6 +116,7 @@ class AuditAction(models.TextChoices):
     WEBHOOK_ADD = "webhook.add", _("added webhook")
     WEBHOOK_REMOVE = "webhook.remove", _("removed webhook")
     WEBHOOK_PAUSE = "webhook.pause", _("paused or resumed webhook")
+    TEAM_SETTINGS = "team.settings", _("changed team settings")
 
 
 class AuditLogImmutable(Exception):

@@ -84,9 +84,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "django_q",
+    # transcription before django_q: its `qcluster` command (prompt stop) replaces django-q2's.
     "portal",
     "transcription",
+    "django_q",
     "rest_framework",
     "drf_spectacular",
     "api",
@@ -177,7 +178,9 @@ Q_TIMEOUT = envint("Q_TIMEOUT", 4 * 3600)
 Q_CLUSTER = {
     "name": os.getenv("Q_CLUSTER_NAME", "asr"),
     "workers": envint("ASR_WORKERS", 1),
-    "recycle": 500,
+    # Never recycle: wake-ups are hints that arrive by the hundred, and a worker
+    # process holds its models (and its drain loop) for its whole life.
+    "recycle": 0,
     "timeout": Q_TIMEOUT,
     "retry": Q_TIMEOUT + 600,
     "max_attempts": 2,
@@ -275,6 +278,17 @@ os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 JOB_MAX_ATTEMPTS = envint("JOB_MAX_ATTEMPTS", 3)
 JOB_HEARTBEAT_SECONDS = envint("JOB_HEARTBEAT_SECONDS", 5)
 JOB_STALE_SECONDS = envint("JOB_STALE_SECONDS", 60)
+# Fair share: recent service is the audio of jobs started in this window, plus those running.
+QUEUE_FAIR_WINDOW_SECONDS = envint("QUEUE_FAIR_WINDOW_SECONDS", 3600)
+# A worker claims up to this many compatible jobs, and this much audio, per engine call.
+ASR_BATCH_JOBS = envint("ASR_BATCH_JOBS", 16)
+ASR_BATCH_AUDIO_SECONDS = envint("ASR_BATCH_AUDIO_SECONDS", 900)
+# While one batch is in the ASR model, fetch, decode and VAD the next one.
+ASR_PREFETCH = envbool("ASR_PREFETCH", "true")
+# qcluster worker processes drain the queue themselves (broker messages are only hints);
+# when idle they look for work this often.
+ASR_WORKER_LOOP = envbool("ASR_WORKER_LOOP", "true")
+ASR_IDLE_POLL_SECONDS = float(os.getenv("ASR_IDLE_POLL_SECONDS", "0.5"))
 # ZIP uploads: checked against the ZIP's directory before anything is extracted
 # (zip bombs), and again while each member streams out.
 ZIP_MAX_MEMBERS = envint("ZIP_MAX_MEMBERS", 1000)

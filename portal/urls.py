@@ -11,6 +11,7 @@ urlpatterns = [
     path("teams/new/", views.team_create, name="team_create"),
     path("teams/<str:team_id>/", views.team_detail, name="team"),
     path("teams/<str:team_id>/rename/", views.team_rename, name="team_rename"),
+    path("teams/<str:team_id>/settings/", views.team_settings, name="team_settings"),
     path("teams/<str:team_id>/audit/", views_audit.team_audit, name="team_audit"),
     path("teams/<str:team_id>/members/add/", views.member_add, name="member_add"),
     path("teams/<str:team_id>/members/role/", views.member_role, name="member_role"),

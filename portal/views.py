@@ -84,6 +84,16 @@ def team_rename(request: HttpRequest, team_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
+def team_settings(request: HttpRequest, team_id: str) -> HttpResponse:
+    team = get_team_for_user(request.user, team_id, manage=True)
+    team_services.team_set_allow_urgent(actor=Actor.from_request(request), team=team,
+                                        allow=request.POST.get("allow_urgent") == "1")
+    messages.success(request, _("Team settings saved."))
+    return redirect("team", team_id=team.id)
+
+
+@login_required
+@require_POST
 def member_add(request: HttpRequest, team_id: str) -> HttpResponse:
     team = get_team_for_user(request.user, team_id, manage=True)
     form = MemberAddForm(request.POST)

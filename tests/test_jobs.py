@@ -15,12 +15,12 @@ from tests.conftest import login
 from tests.queue_support import broker_purge, broker_size, make_job, result
 from transcription.asr import engine as engine_module
 from transcription.models import Job, JobAttempt, JobStatus, Transcript
-from transcription.services import worker as worker_module
 from transcription.services.claim import job_claim
+from transcription.services.heartbeats import Heartbeats
 from transcription.services.job_actions import JobStateError, job_cancel, job_retry
 from transcription.services.job_lifecycle import Beat, job_fail, job_finish, job_heartbeat
 from transcription.services.reaper import jobs_kick_idle_queue, jobs_reap_stale
-from transcription.services.worker import job_run, job_run_next
+from transcription.services.worker import jobs_run_claimed, worker_drain
 
 pytestmark = pytest.mark.django_db
 
@@ -45,8 +45,7 @@ worker_test = pytest.mark.django_db(transaction=True)
 def test_a_worker_transcribes_a_queued_job(project, alice, asr_settings, speech):
     job = make_job(project, alice, name="speech.wav", store=False)
     job.media.file.save("speech.wav", ContentFile(speech[0].read_bytes()), save=True)
-    outcome = job_run_next(worker="w1")
-    assert outcome == {"job": str(job.pk), "outcome": "succeeded"}
+    assert worker_drain(worker="w1") == 1
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.progress == 100
     assert job.audio_seconds == pytest.approx(speech[0].stat().st_size / 32000, abs=0.1)
@@ -61,7 +60,7 @@ def test_a_worker_transcribes_a_queued_job(project, alice, asr_settings, speech)
 def test_bad_media_fails_at_once_with_the_users_message(project, alice, asr_settings):
     job = make_job(project, alice, name="notes.wav")
     job.media.file.save("notes.wav", ContentFile(b"these are words, not audio\n" * 50), save=True)
-    job_run_next(worker="w1")
+    worker_drain(worker="w1")
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.attempts == 1  # permanent: no retry
@@ -73,7 +72,7 @@ def test_bad_media_fails_at_once_with_the_users_message(project, alice, asr_sett
 def test_a_missing_stored_file_fails_with_a_clear_message(project, alice, asr_settings):
     job = make_job(project, alice, name="gone.wav", store=True)
     job.media.file.delete(save=False)
-    job_run_next(worker="w1")
+    worker_drain(worker="w1")
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "missing" in job.error
@@ -84,7 +83,7 @@ def test_a_broken_engine_configuration_fails_at_once(project, alice, asr_setting
     monkeypatch.setattr(engine_module, "_engine", None)
     asr_settings.ASR_MODEL = str(tmp_path / "no-such-model")
     job = make_job(project, alice, store=True)
-    job_run_next(worker="w1")
+    worker_drain(worker="w1")
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.attempts == 1
     assert "ASR_MODEL" in job.error
@@ -96,15 +95,16 @@ def test_a_running_job_stops_at_a_segment_boundary_when_cancelled(project, alice
                                                                   monkeypatch):
     job = claimed(project, alice)
     job.media.file.save("speech.wav", ContentFile(speech[0].read_bytes()), save=True)
-    real_progress = worker_module._Heartbeat.on_progress
+    real_set = Heartbeats.set
 
-    def cancel_midway(beat, fraction):
-        real_progress(beat, fraction)
-        job_cancel(actor=Actor.of(alice), job=job)  # the user presses Cancel while the engine runs
-        beat.beat()  # and the next heartbeat brings the news
+    def cancel_midway(beats, job_id, *, stage=None, progress=None, now=False):
+        real_set(beats, job_id, stage=stage, progress=progress, now=now)
+        if stage is None and progress is not None:  # the engine reports progress: it is running
+            job_cancel(actor=Actor.of(alice), job=job)  # the user presses Cancel
+            beats._beat(job_id)  # and the next heartbeat brings the news
 
-    monkeypatch.setattr(worker_module._Heartbeat, "on_progress", cancel_midway)
-    assert job_run(job=job, worker="w1") == "cancelled"
+    monkeypatch.setattr(Heartbeats, "set", cancel_midway)
+    assert jobs_run_claimed(jobs=[job], worker="w1") == {job.pk: "cancelled"}
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED and job.finished_at is not None
     assert not Transcript.objects.filter(job=job).exists()
@@ -117,7 +117,7 @@ def test_a_job_cancelled_before_transcription_never_loads_the_model(project, ali
     job.media.file.save("speech.wav", ContentFile(speech[0].read_bytes()), save=True)
     job_cancel(actor=Actor.of(alice), job=job)
     monkeypatch.setattr(engine_module, "get_engine", lambda: pytest.fail("the model was loaded"))
-    assert job_run(job=job, worker="w1") == "cancelled"
+    assert jobs_run_claimed(jobs=[job], worker="w1") == {job.pk: "cancelled"}
 
 
 # --- heartbeats ----------------------------------------------------------------------------------

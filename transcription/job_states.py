@@ -28,6 +28,9 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# Where an upload marked urgent starts: ahead of every normal job, below what staff raise further.
+URGENT_PRIORITY = 10
+
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED)
@@ -41,6 +44,7 @@ class Stage(models.TextChoices):
     PREPARING = "preparing", _("Fetching the file")
     DECODING = "decoding", _("Decoding audio")
     LOADING = "loading model", _("Loading the model")
+    WAITING = "waiting", _("Ready, waiting for the model")
     TRANSCRIBING = "transcribing", _("Transcribing")
     SAVING = "saving", _("Saving")
 
@@ -53,6 +57,7 @@ class Outcome(models.TextChoices):
     REQUEUED = "requeued", _("Failed, queued again")
     CANCELLED = "cancelled", _("Cancelled")
     LOST = "lost", _("Worker stopped responding")
+    INTERRUPTED = "interrupted", _("Worker was stopped, queued again")
 
 
 def stage_label(stage: str) -> str:
@@ -196,6 +201,15 @@ def requeue(qs: QuerySet, *, error: str, traceback: str = "") -> int:
     return _move(qs, (JobStatus.RUNNING,), {
         "status": JobStatus.QUEUED, "worker": "", "heartbeat_at": None, "started_at": None, "progress": 0,
         "stage": "", "error": error, "traceback": traceback,
+    })
+
+
+def hand_back(qs: QuerySet) -> int:
+    """running → queued, because its worker is shutting down: the job keeps its
+    place by age and the interrupted attempt does not count against it."""
+    return _move(qs, (JobStatus.RUNNING,), {
+        "status": JobStatus.QUEUED, "worker": "", "heartbeat_at": None, "started_at": None, "progress": 0,
+        "stage": "", "error": "", "traceback": "", "max_attempts": F("max_attempts") + 1,
     })
 
 

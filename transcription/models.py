@@ -52,8 +52,9 @@ class Job(models.Model):
     status = models.CharField(
         max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
     )
-    # Higher runs first.
+    # Higher runs first (before fair share). An urgent upload starts at job_states.URGENT_PRIORITY.
     priority = models.SmallIntegerField(default=0)
+    urgent = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=3)
     progress = models.FloatField(default=0)  # 0..100
@@ -85,6 +86,7 @@ class Job(models.Model):
             models.Index(fields=["created_by", "status"], name="job_user_status"),
             models.Index(fields=["status", "heartbeat_at"], name="job_heartbeat"),
             models.Index(fields=["finished_at"], name="job_finished"),
+            models.Index(fields=["started_at"], name="job_started"),
         ]
 
     def __str__(self) -> str:
@@ -118,6 +120,8 @@ class JobAttempt(models.Model):
     job = models.ForeignKey(Job, models.CASCADE, related_name="attempt_log")
     number = models.PositiveSmallIntegerField()
     worker = models.CharField(max_length=128, blank=True)
+    # The jobs a worker claimed together for one engine call share this id.
+    batch = models.CharField(max_length=32, blank=True)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, blank=True)

@@ -1,8 +1,9 @@
 """django-q2 entry points. Thin: they take ids (or nothing) and call services.
 
-``run_next_job`` is a wake-up, not "run job X": it claims whatever job is
-next in the queue of record, so a duplicate delivery finds nothing to claim
-and returns.
+``run_next_job`` is a wake-up, not "run job X": the worker processes drain
+the queue of record by themselves, and a wake-up only makes one look now (or,
+outside a draining worker, drains here), so a duplicate delivery finds
+nothing to claim and returns.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from transcription.services.job_actions import jobs_notify_finished
 from transcription.services.project_exports import project_export_build
 from transcription.services.reaper import jobs_kick_idle_queue, jobs_reap_stale
 from transcription.services.webhooks import webhook_deliveries_send_due
-from transcription.services.worker import job_run_next
+from transcription.services.worker_process import wakeup
 
 
 def run_next_job(*_args: Any, **_kwargs: Any) -> Any:
-    return job_run_next()
+    return wakeup()
 
 
 def reap_stale_jobs() -> dict[str, int]:

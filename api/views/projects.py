@@ -89,8 +89,10 @@ class ProjectUploadView(APIView):
         if not files:
             return Response({"detail": _('Attach one or more files in "file" fields.'),
                              "jobs": [], "rejected": []}, status=status.HTTP_400_BAD_REQUEST)
+        options = UploadFilesSerializer(data={"urgent": request.data.get("urgent", False)}, partial=True)
+        options.is_valid(raise_exception=True)
         result = uploads_accept(actor=Actor.from_request(request._request, via=Via.API), project=project,
-                                files=files)
+                                files=files, urgent=options.validated_data.get("urgent", False))
         body = {
             "jobs": [{"id": job.pk, "filename": job.media.original_name, "status": job.status}
                      for job in result.jobs],

@@ -32,6 +32,16 @@ def team_rename(*, actor: Actor, team: Team, name: str) -> Team:
     return team
 
 
+def team_set_allow_urgent(*, actor: Actor, team: Team, allow: bool) -> Team:
+    """Whether members may put their own uploads ahead of the fair-share order."""
+    if team.allow_urgent != allow:
+        team.allow_urgent = allow
+        team.save(update_fields=["allow_urgent"])
+        audit_record(actor=actor, action=AuditAction.TEAM_SETTINGS, team=team, obj=team,
+                     detail={"allow_urgent": allow})
+    return team
+
+
 def team_delete(*, actor: Actor, team: Team) -> None:
     """Delete the team with its projects and their media files from storage."""
     with transaction.atomic():

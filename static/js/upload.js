@@ -84,6 +84,12 @@
       var xhr = new XMLHttpRequest();
       var data = new FormData();
       data.append("files", entry.file, entry.file.name);
+      // The form's options (urgent, ...) go with every file.
+      Array.prototype.forEach.call(form.querySelectorAll("[data-upload-option]"), function (field) {
+        if (field.type === "checkbox" ? field.checked : field.value) {
+          data.append(field.name, field.type === "checkbox" ? "1" : field.value);
+        }
+      });
       var bar = el("progress");
       bar.max = 100;
       bar.value = 0;

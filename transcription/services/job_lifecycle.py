@@ -147,3 +147,20 @@ def job_fail(*, job_id: Any, worker: str, attempt: int, error: str, traceback: s
             outcome = Outcome.FAILED
         after_finish(job.pk)
     return outcome
+
+
+def jobs_hand_back(*, worker: str) -> int:
+    """Put every job this worker holds back in the queue at once (it is
+    shutting down): no stale timeout, and the attempt is recorded as
+    interrupted, not failed."""
+    now = timezone.now()
+    handed = 0
+    for job in Job.objects.filter(job_states.q_status(JobStatus.RUNNING), worker=worker).only("pk", "attempts"):
+        with transaction.atomic():
+            if job_states.hand_back(Job.objects.filter(pk=job.pk, worker=worker, attempts=job.attempts)):
+                attempt_end(job, Outcome.INTERRUPTED, now=now)
+                handed += 1
+    if handed:
+        job_enqueue_wakeup(count=1)
+    log.info("worker %s handed %d job(s) back to the queue", worker, handed)
+    return handed

@@ -1,16 +1,16 @@
 """Read-side views of the queue: positions, ETAs and summaries.
 
-Positions follow the same order workers claim in (jobs.claim_order). ETAs
-come from measured speed: the real-time factor (processing/audio seconds) of
-recent jobs, with queued jobs handed to the workers in claim order as each
-worker frees up.
+Positions are the places in ``claim.queue_order``, the very order workers
+claim in. ETAs come from measured speed: the real-time factor (processing /
+audio seconds) of recent jobs, with the queued jobs handed, in that order, to
+the workers as each frees up.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, QuerySet
@@ -20,7 +20,7 @@ from portal.models import Membership
 from transcription import job_states
 from transcription.job_states import JobStatus
 from transcription.models import Job
-from transcription.services.claim import claim_order
+from transcription.services.claim import queue_order
 
 # How many recent jobs the speed estimate averages over.
 SPEED_SAMPLE = 50
@@ -39,14 +39,13 @@ def queue_positions(*, jobs: Iterable[Job]) -> dict[object, int | None]:
     jobs = list(jobs)
     positions: dict[object, int | None] = {job.pk: None for job in jobs}
     wanted = {job.pk for job in jobs if job.is_queued}
-    if not wanted:
-        return positions
-    for place, pk in enumerate(claim_order().values_list("pk", flat=True).iterator(chunk_size=2000), start=1):
-        if pk in wanted:
-            positions[pk] = place
-            wanted.discard(pk)
-            if not wanted:
-                break
+    if wanted:
+        for place, waiting in enumerate(queue_order(), start=1):
+            if waiting.pk in wanted:
+                positions[waiting.pk] = place
+                wanted.discard(waiting.pk)
+                if not wanted:
+                    break
     return positions
 
 
@@ -65,7 +64,11 @@ def measured_rtf() -> float | None:
     return processing / audio if audio > 0 else None
 
 
-def jobs_with_queue_info(jobs: Sequence[Job]) -> Sequence[Job]:
+def _eta(now: datetime, seconds: float, rtf: float | None) -> datetime | None:
+    return now + timedelta(seconds=seconds) if rtf is not None else None
+
+
+def jobs_with_queue_info(jobs: Sequence[Job], *, now: datetime | None = None) -> Sequence[Job]:
     """Annotate each job with ``queue_position`` and ``eta`` (a datetime
     when it should finish, or None when there is no measurement yet)."""
     for job in jobs:
@@ -75,32 +78,27 @@ def jobs_with_queue_info(jobs: Sequence[Job]) -> Sequence[Job]:
     if not active:
         return jobs
     rtf = measured_rtf()
-    now = timezone.now()
-    running = list(
-        Job.objects.filter(job_states.q_status(JobStatus.RUNNING)).values_list("pk", "media__duration", "progress")
-    )
-    # Each running job holds a worker until its remaining audio is done.
-    free_at = sorted(
-        max(0.0, (duration or 0) * (1 - (progress or 0) / 100)) * (rtf or 0) for _pk, duration, progress in running
-    ) or [0.0]
-    for pk, duration, progress in running:
-        if pk in active and rtf is not None:
-            active[pk].eta = now + timedelta(seconds=max(0.0, (duration or 0) * (1 - (progress or 0) / 100) * rtf))
+    now = now or timezone.now()
+    running = list(Job.objects.filter(job_states.q_status(JobStatus.RUNNING))
+                   .values_list("pk", "worker", "media__duration", "progress"))
+    # Each worker is busy until the audio it holds is done; its jobs finish in turn.
+    left: dict[str, float] = {}
+    for pk, worker, duration, progress in running:
+        left[worker] = left.get(worker, 0.0) + (duration or 0) * (1 - (progress or 0) / 100) * (rtf or 0)
+        if pk in active:
+            active[pk].eta = _eta(now, left[worker], rtf)
     waiting = {pk for pk, job in active.items() if job.is_queued}
     if not waiting:
         return jobs
+    free_at = list(left.values()) or [0.0]
     heapq.heapify(free_at)
-    order = claim_order().values_list("pk", "media__duration").iterator(chunk_size=2000)
-    for place, (pk, duration) in enumerate(order, start=1):
-        start = heapq.heappop(free_at)
-        finish = start + (duration or 0) * (rtf or 0)
+    for place, job in enumerate(queue_order(now=now), start=1):
+        finish = heapq.heappop(free_at) + job.seconds * (rtf or 0)
         heapq.heappush(free_at, finish)
-        if pk in waiting:
-            job = active[pk]
-            job.queue_position = place  # type: ignore[attr-defined]
-            if rtf is not None:
-                job.eta = now + timedelta(seconds=finish)  # type: ignore[attr-defined]
-            waiting.discard(pk)
+        if job.pk in waiting:
+            active[job.pk].queue_position = place  # type: ignore[attr-defined]
+            active[job.pk].eta = _eta(now, finish, rtf)  # type: ignore[attr-defined]
+            waiting.discard(job.pk)
             if not waiting:
                 break
     return jobs

@@ -35,7 +35,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.actor import Actor
+from portal.errors import NotAllowed
 from portal.models import Project
+from transcription import job_states
 from transcription.asr.audio import MediaError, probe
 from transcription.models import Job, MediaFile
 from transcription.services.media import media_delete_files
@@ -50,6 +52,16 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 class Rejection:
     filename: str
     error: str
+
+
+@dataclass(frozen=True)
+class Intake:
+    """Who the new jobs are for and how they should run."""
+
+    project: Project
+    user: AbstractBaseUser | None
+    urgent: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,13 +135,13 @@ def display_name(name: str, *, keep_dirs: bool = False) -> str:
 
 # --- ingest --------------------------------------------------------------------------------------
 
-def media_ingest(*, project: Project, user: AbstractBaseUser | None, name: str, path: str,
-                 content: File | None = None) -> Job:
+def media_ingest(*, intake: Intake, name: str, path: str, content: File | None = None) -> Job:
     """Probe the file at ``path``, store it, and queue a job for it.
     ``content`` (defaults to the file at ``path``) is what gets stored: a
     TemporaryUploadedFile is moved into place rather than copied.
     Raises MediaError if it is not usable media."""
     info = probe(path)
+    project, user = intake.project, intake.user
     media = MediaFile(
         project=project, uploaded_by=user, original_name=name, size=0, duration=info.duration,
         codec=(info.codec or "")[:32], container=(info.container or "")[:64], has_video=info.has_video,
@@ -146,7 +158,8 @@ def media_ingest(*, project: Project, user: AbstractBaseUser | None, name: str, 
             media.save()
             job = Job.objects.create(
                 project=project, media=media, created_by=user, queued_at=timezone.now(),
-                max_attempts=settings.JOB_MAX_ATTEMPTS,
+                max_attempts=settings.JOB_MAX_ATTEMPTS, urgent=intake.urgent, options=dict(intake.options),
+                priority=job_states.URGENT_PRIORITY if intake.urgent else 0,
             )
             job_enqueue_wakeup()
     except BaseException:
@@ -156,8 +169,7 @@ def media_ingest(*, project: Project, user: AbstractBaseUser | None, name: str, 
     return job
 
 
-def _ingest_zip(*, project: Project, user: AbstractBaseUser | None, archive_name: str, path: str,
-                size: int, result: UploadResult) -> None:
+def _ingest_zip(*, intake: Intake, archive_name: str, path: str, size: int, result: UploadResult) -> None:
     def label(member: str) -> str:
         return f"{archive_name} › {member}"
 
@@ -172,7 +184,7 @@ def _ingest_zip(*, project: Project, user: AbstractBaseUser | None, archive_name
                 try:
                     with zip_extract(zf, member) as (member_path, _size):
                         result.jobs.append(media_ingest(
-                            project=project, user=user, path=member_path,
+                            intake=intake, path=member_path,
                             name=display_name(member.name, keep_dirs=True),
                         ))
                         added += 1
@@ -184,16 +196,15 @@ def _ingest_zip(*, project: Project, user: AbstractBaseUser | None, archive_name
         result.rejected.append(Rejection(archive_name, str(e)))
 
 
-def ingest_path(*, project: Project, user: AbstractBaseUser | None, path: str, name: str,
-                result: UploadResult, content: File | None = None) -> None:
+def ingest_path(*, intake: Intake, path: str, name: str, result: UploadResult,
+                content: File | None = None) -> None:
     """One local file (an upload's temporary file, or a file on the server):
     a ZIP is unpacked, anything else must be media."""
     if zipfile.is_zipfile(path):
-        _ingest_zip(project=project, user=user, archive_name=name, path=path, size=os.path.getsize(path),
-                    result=result)
+        _ingest_zip(intake=intake, archive_name=name, path=path, size=os.path.getsize(path), result=result)
         return
     try:
-        result.jobs.append(media_ingest(project=project, user=user, name=name, path=path, content=content))
+        result.jobs.append(media_ingest(intake=intake, name=name, path=path, content=content))
     except MediaError as e:
         result.rejected.append(Rejection(name, str(e)))
 
@@ -212,10 +223,14 @@ def _local_path(upload: UploadedFile) -> Iterator[tuple[str, File | None]]:
         yield tmp.name, None
 
 
-def uploads_accept(*, actor: Actor, project: Project, files: Iterable[UploadedFile]) -> UploadResult:
+def uploads_accept(*, actor: Actor, project: Project, files: Iterable[UploadedFile],
+                   urgent: bool = False) -> UploadResult:
     """Turn uploaded files into jobs. The caller has checked that the actor
-    may write to ``project``."""
-    user = actor.user
+    may write to ``project``. ``urgent`` puts them ahead of the fair-share
+    order, where the team allows it."""
+    if urgent and not project.team.allow_urgent:
+        raise NotAllowed(_("This team does not allow urgent uploads; an owner or admin can turn them on."))
+    intake = Intake(project=project, user=actor.user, urgent=urgent)
     result = UploadResult()
     for upload in files:
         name = display_name(upload.name or "")
@@ -224,7 +239,7 @@ def uploads_accept(*, actor: Actor, project: Project, files: Iterable[UploadedFi
                 result.rejected.append(Rejection(name, too_large_message()))
                 continue
             with _local_path(upload) as (path, content):
-                ingest_path(project=project, user=user, path=path, name=name, result=result, content=content)
+                ingest_path(intake=intake, path=path, name=name, result=result, content=content)
         finally:
             upload.close()
     return result

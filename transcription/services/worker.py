@@ -1,4 +1,17 @@
-"""Running one job in a worker process: claim, decode, transcribe, write.
+"""Running jobs in a worker process, a batch at a time.
+
+A batch is claimed in fair order (claim.jobs_claim_batch). Each file is
+fetched, decoded and run through the VAD on its own (``BatchRunner.prepare``:
+a file that cannot be read fails alone), then the batch goes through the ASR
+model in one engine call (``BatchRunner.recognize``) and each result is
+written in its own transaction. An engine error on the batch retries its jobs
+one by one before failing any of them; cancelling one job drops it at the
+next batch boundary of the engine without touching the others.
+
+``worker_drain`` keeps claiming until nothing is queued. With prefetch on,
+the next batch is claimed and prepared on a second thread while the current
+one is in the model, so decoding and VAD overlap the ASR; at most one batch
+is prefetched, claimed when the current one enters the model.
 
 The engine module imports torch and funasr only when a model is built
 (``get_engine()``, inside the forked worker), so this module is safe to
@@ -12,8 +25,10 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -22,64 +37,21 @@ from django.utils.translation import gettext as _
 
 from transcription.asr import engine as asr_engine
 from transcription.asr.audio import MediaError, decode
-from transcription.asr.engine import Cancelled, EngineError
+from transcription.asr.engine import Cancelled, EngineError, Prepared, TranscriptionResult
 from transcription.job_states import Outcome, Stage
 from transcription.models import Job, MediaFile
 from transcription.services import job_lifecycle
-from transcription.services.claim import job_claim, worker_name
+from transcription.services.claim import jobs_claim_batch
+from transcription.services.heartbeats import Heartbeats
 from transcription.services.job_lifecycle import Beat
+from transcription.services.job_options import job_hotwords
 from transcription.services.reaper import jobs_reap_stale
 from transcription.services.webhooks import webhook_deliveries_send_due
 
 log = logging.getLogger(__name__)
 
-# Progress shares of the stages before and after the engine's own progress.
-_TRANSCRIBE_FROM, _TRANSCRIBE_TO = 5.0, 98.0
-
-
-class _Heartbeat(threading.Thread):
-    """Every JOB_HEARTBEAT_SECONDS: write heartbeat_at, progress and stage,
-    and learn whether the user asked to cancel or the job was taken away."""
-
-    def __init__(self, job: Job, worker: str) -> None:
-        super().__init__(name=f"heartbeat-{job.pk}", daemon=True)
-        self.job_id, self.worker, self.attempt = job.pk, worker, job.attempts
-        self.progress = 0.0
-        self.stage: str = Stage.STARTING
-        self.state = Beat.OK
-        self._stopped = threading.Event()
-
-    def run(self) -> None:
-        try:
-            while not self._stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
-                self.beat()
-        finally:
-            connection.close()  # this thread's own connection
-
-    def beat(self) -> None:
-        try:
-            state = job_lifecycle.job_heartbeat(job_id=self.job_id, worker=self.worker, attempt=self.attempt,
-                                               progress=self.progress, stage=self.stage)
-        except Exception:  # a database hiccup must not kill the job; the reaper has the last word
-            log.warning("heartbeat for job %s failed", self.job_id, exc_info=True)
-            return
-        if self.state is not Beat.LOST:
-            self.state = state
-
-    def set_stage(self, stage: str, progress: float) -> None:
-        self.stage, self.progress = stage, progress
-        self.beat()
-
-    def on_progress(self, fraction: float) -> None:
-        self.progress = _TRANSCRIBE_FROM + (_TRANSCRIBE_TO - _TRANSCRIBE_FROM) * max(0.0, min(1.0, fraction))
-
-    def should_cancel(self) -> bool:
-        return self.state is not Beat.OK
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self.is_alive():
-            self.join(timeout=settings.JOB_HEARTBEAT_SECONDS + 5)
+# Progress shares: fetching and decoding up to 4 %, the model from 5 % to 98 %.
+_MODEL_FROM, _MODEL_TO = 5.0, 98.0
 
 
 @contextlib.contextmanager
@@ -103,67 +75,242 @@ def media_local_path(media: MediaFile) -> Iterator[str]:
         yield tmp.name
 
 
-def _hotwords(job: Job) -> list[str]:
-    words = list(job.project.hotwords or []) + list((job.options or {}).get("hotwords") or [])
-    return list(dict.fromkeys(w.strip() for w in words if isinstance(w, str) and w.strip()))
+@dataclass
+class _Ready:
+    job: Job
+    prepared: Prepared
 
 
-def _transcribe(job: Job, beat: _Heartbeat) -> Any:
-    beat.set_stage(Stage.PREPARING, 1)
-    try:
-        with media_local_path(job.media) as path:
-            beat.set_stage(Stage.DECODING, 2)
-            audio = decode(path)
-    except FileNotFoundError:
-        raise MediaError(_("The uploaded file is missing from storage; please upload it again.")) from None
-    if beat.should_cancel():  # no need to load a model for a job that is going away
-        raise Cancelled()
-    beat.set_stage(Stage.LOADING, 4)
-    engine = asr_engine.get_engine()
-    beat.set_stage(Stage.TRANSCRIBING, _TRANSCRIBE_FROM)
-    result = engine.transcribe(audio, hotwords=_hotwords(job), progress=beat.on_progress,
-                               should_cancel=beat.should_cancel)
-    beat.set_stage(Stage.SAVING, 99)
-    return result
+@dataclass
+class BatchRunner:
+    """Runs claimed jobs through the engine; ``outcomes`` says how each ended
+    (None: the job was no longer this worker's when it finished)."""
 
+    worker: str
+    beats: Heartbeats
+    outcomes: dict[Any, Outcome | None] = field(default_factory=dict)
 
-def job_run(*, job: Job, worker: str) -> Outcome | None:
-    """Run a job this worker has claimed, and record how it ended."""
-    ids = {"job_id": job.pk, "worker": worker, "attempt": job.attempts}
-    beat = _Heartbeat(job, worker)
-    beat.start()
-    try:
-        result = _transcribe(job, beat)
-    except Cancelled:
-        if beat.state is Beat.LOST:
-            return None
-        return job_lifecycle.job_cancelled_by_worker(**ids)
-    except MediaError as e:
-        return job_lifecycle.job_fail(**ids, error=str(e), traceback=traceback.format_exc())
-    except EngineError as e:
-        log.warning("job %s: engine error (transient=%s): %s", job.pk, e.transient, e)
-        return job_lifecycle.job_fail(**ids, error=str(e), traceback=traceback.format_exc(),
-                                     transient=e.transient)
-    except Exception:
+    # -- endings ------------------------------------------------------------------------------------
+
+    def _ids(self, job: Job) -> dict[str, Any]:
+        return {"job_id": job.pk, "worker": self.worker, "attempt": job.attempts}
+
+    def _end(self, job: Job, outcome: Outcome | None) -> None:
+        self.outcomes[job.pk] = outcome
+        self.beats.release(job.pk)
+
+    def _fail(self, job: Job, error: str, *, transient: bool, tb: str = "") -> None:
+        self._end(job, job_lifecycle.job_fail(**self._ids(job), error=error, traceback=tb or traceback.format_exc(),
+                                              transient=transient))
+
+    def _fail_unexpected(self, job: Job) -> None:
         # Unknown failures (a bug, a full disk) are retried while attempts remain.
         log.exception("job %s failed unexpectedly", job.pk)
-        return job_lifecycle.job_fail(
-            **ids, error=_("Transcription failed because of an internal error; staff can see the details."),
-            traceback=traceback.format_exc(), transient=True,
-        )
+        self._fail(job, _("Transcription failed because of an internal error; staff can see the details."),
+                   transient=True)
+
+    def _dropped(self, job: Job) -> bool:
+        """End a job that was cancelled or taken away before it reached the model."""
+        state = self.beats.state(job.pk)
+        if state is Beat.OK:
+            return False
+        self._end(job, job_lifecycle.job_cancelled_by_worker(**self._ids(job)) if state is Beat.CANCEL else None)
+        return True
+
+    # -- stage 1: fetch, decode, VAD (any thread) ---------------------------------------------------
+
+    def prepare(self, jobs: list[Job]) -> list[_Ready]:
+        ready: list[_Ready] = []
+        for n, job in enumerate(jobs):
+            if self._dropped(job):
+                continue
+            self.beats.set(job.pk, stage=Stage.PREPARING, progress=1)
+            try:
+                with media_local_path(job.media) as path:
+                    self.beats.set(job.pk, stage=Stage.DECODING, progress=2)
+                    audio = decode(path)
+            except FileNotFoundError:
+                self._fail(job, _("The uploaded file is missing from storage; please upload it again."),
+                           transient=False)
+                continue
+            except MediaError as e:
+                self._fail(job, str(e), transient=False)
+                continue
+            except Exception:
+                self._fail_unexpected(job)
+                continue
+            if self._dropped(job):  # no need to load a model for a job that is going away
+                continue
+            self.beats.set(job.pk, stage=Stage.LOADING, progress=3)
+            try:
+                engine = asr_engine.get_engine()
+            except EngineError as e:
+                # The deployment cannot load its models: nothing in this batch can run.
+                for rest in jobs[n:]:
+                    self._fail(rest, str(e), transient=e.transient)
+                return ready
+            try:
+                prepared = engine.prepare(audio)
+            except EngineError as e:
+                self._fail(job, str(e), transient=e.transient)
+                continue
+            except Exception:
+                self._fail_unexpected(job)
+                continue
+            self.beats.set(job.pk, stage=Stage.WAITING, progress=4)
+            ready.append(_Ready(job, prepared))
+        return ready
+
+    # -- stage 2: the model, then one transaction per result ----------------------------------------
+
+    def recognize(self, batch: list[_Ready], *, on_model: Callable[[], None] | None = None) -> None:
+        batch = [item for item in batch if not self._dropped(item.job)]
+        if not batch:
+            return
+        first = batch[0].job
+        hotwords = job_hotwords(project_hotwords=first.project.hotwords, options=first.options)
+        for item in batch:
+            self.beats.set(item.job.pk, stage=Stage.TRANSCRIBING, progress=_MODEL_FROM, now=True)
+        if on_model is not None:
+            on_model()
+
+        def progress(i: int, fraction: float) -> None:
+            self.beats.set(batch[i].job.pk, progress=_MODEL_FROM + (_MODEL_TO - _MODEL_FROM) * fraction)
+
+        try:
+            results = asr_engine.get_engine().recognize(
+                [item.prepared for item in batch], hotwords=hotwords, progress=progress,
+                cancelled=lambda i: self.beats.should_stop(batch[i].job.pk))
+        except Exception as e:
+            if len(batch) > 1:
+                log.warning("a batch of %d jobs failed (%s); trying them one by one", len(batch), e)
+                for item in batch:
+                    self.recognize([item])
+            elif isinstance(e, EngineError):
+                log.warning("job %s: engine error (transient=%s): %s", first.pk, e.transient, e)
+                self._fail(first, str(e), transient=e.transient)
+            else:
+                self._fail_unexpected(first)
+            return
+        for item, result in zip(batch, results, strict=True):
+            self._write(item.job, result)
+
+    def _write(self, job: Job, result: TranscriptionResult | Cancelled) -> None:
+        if isinstance(result, Cancelled):
+            lost = self.beats.state(job.pk) is Beat.LOST
+            self._end(job, None if lost else job_lifecycle.job_cancelled_by_worker(**self._ids(job)))
+            return
+        self.beats.set(job.pk, stage=Stage.SAVING, progress=99)
+        try:
+            self._end(job, job_lifecycle.job_finish(**self._ids(job), result=result))
+        except Exception:
+            self._fail_unexpected(job)
+
+
+class _Prefetch(threading.Thread):
+    """Claims and prepares the next batch while the current one is in the model."""
+
+    def __init__(self, claim: Callable[[], list[Job]], runner: BatchRunner) -> None:
+        super().__init__(name="prefetch", daemon=True)
+        self.claim, self.runner = claim, runner
+        self.jobs: list[Job] = []
+        self.ready: list[_Ready] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.jobs = self.claim()
+            self.ready = self.runner.prepare(self.jobs)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the draining thread
+            self.error = e
+        finally:
+            connection.close()  # this thread's own connection
+
+    def result(self) -> tuple[list[Job], list[_Ready]]:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.jobs, self.ready
+
+
+class _Housekeeping:
+    """Reaping stale jobs and sending due webhooks, at most once per heartbeat interval."""
+
+    def __init__(self) -> None:
+        self.due = 0.0
+
+    def __call__(self) -> None:
+        if time.monotonic() < self.due:
+            return
+        self.due = time.monotonic() + settings.JOB_HEARTBEAT_SECONDS
+        try:
+            jobs_reap_stale()
+            webhook_deliveries_send_due(limit=20)
+        except Exception:  # housekeeping must never stop the worker
+            log.exception("worker housekeeping failed")
+
+
+housekeeping = _Housekeeping()
+
+
+def worker_drain(*, worker: str, should_stop: Callable[[], bool] = lambda: False, batch_jobs: int | None = None,
+                 batch_seconds: float | None = None, prefetch: bool | None = None) -> int:
+    """Claim and run batches until nothing is queued or ``should_stop()``;
+    returns how many jobs were claimed. Jobs claimed but not started when
+    told to stop are handed back to the queue."""
+    batch_jobs = batch_jobs or settings.ASR_BATCH_JOBS
+    batch_seconds = batch_seconds or settings.ASR_BATCH_AUDIO_SECONDS
+    prefetch = settings.ASR_PREFETCH if prefetch is None else prefetch
+
+    def claim() -> list[Job]:
+        jobs = jobs_claim_batch(worker=worker, max_jobs=batch_jobs, max_seconds=batch_seconds)
+        runner.beats.hold(jobs)
+        return jobs
+
+    beats = Heartbeats(worker)
+    beats.start()
+    runner = BatchRunner(worker=worker, beats=beats)
+    claimed = 0
+    try:
+        housekeeping()
+        jobs = claim()
+        ready = runner.prepare(jobs)
+        while jobs:
+            claimed += len(jobs)
+            if should_stop():
+                break
+            ahead: _Prefetch | None = None
+
+            def start_prefetch() -> None:
+                nonlocal ahead
+                if prefetch and not should_stop():
+                    ahead = _Prefetch(claim, runner)
+                    ahead.start()
+
+            runner.recognize(ready, on_model=start_prefetch)
+            housekeeping()
+            if ahead is not None:
+                jobs, ready = ahead.result()
+            elif should_stop():
+                break
+            else:
+                jobs = claim()
+                ready = runner.prepare(jobs)
     finally:
-        beat.stop()
-    return job_lifecycle.job_finish(**ids, result=result)
+        beats.stop()
+        if should_stop():
+            job_lifecycle.jobs_hand_back(worker=worker)
+    return claimed
 
 
-def job_run_next(*, worker: str | None = None) -> Any:
-    """The body of the wake-up task: housekeeping, then at most one job."""
-    worker = worker or worker_name()
-    # Between jobs, so a busy queue cannot starve them behind hundreds of wake-ups.
-    jobs_reap_stale()
-    webhook_deliveries_send_due(limit=20)
-    job = job_claim(worker=worker)
-    if job is None:
-        return None
-    outcome = job_run(job=job, worker=worker)
-    return {"job": str(job.pk), "outcome": outcome.value if outcome else "discarded"}
+def jobs_run_claimed(*, jobs: list[Job], worker: str) -> dict[Any, Outcome | None]:
+    """Run jobs this worker has already claimed, as one batch; how each ended."""
+    beats = Heartbeats(worker)
+    beats.start()
+    runner = BatchRunner(worker=worker, beats=beats)
+    try:
+        beats.hold(jobs)
+        runner.recognize(runner.prepare(jobs))
+    finally:
+        beats.stop()
+    return runner.outcomes

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
+from django.utils import timezone
+
+from transcription.text import clock as text_clock
 
 register = template.Library()
 
@@ -11,16 +16,17 @@ SPEAKER_COLOURS = 8
 
 @register.filter
 def clock(seconds: float | int | None) -> str:
-    """1:02 or 1:02:03 from seconds, for reading (floor, like media players)."""
-    total = max(0, int(seconds or 0))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes}:{secs:02d}"
+    """1:02 or 1:02:03 from seconds, for reading (see transcription.text.clock)."""
+    return text_clock(seconds if seconds is not None else 0)
 
 
 @register.filter
 def seconds_attr(seconds: float | int | None) -> str:
     """A locale-independent number for data-* attributes."""
     return f"{float(seconds or 0):.3f}"
+
+
+@register.filter
+def seconds_from_now(moment: datetime | None) -> float:
+    """How far ahead a moment is, in seconds (0 for the past or none)."""
+    return max(0.0, (moment - timezone.now()).total_seconds()) if moment else 0.0

@@ -88,7 +88,8 @@ def _project_upload(request: HttpRequest, project_id: str) -> HttpResponse:
             return JsonResponse({"detail": _("Choose one or more files."), "jobs": [], "rejected": []}, status=400)
         messages.error(request, _("Choose one or more files."))
         return redirect("project", project_id=project.pk)
-    result = uploads_accept(actor=Actor.from_request(request), project=project, files=files)
+    result = uploads_accept(actor=Actor.from_request(request), project=project, files=files,
+                            urgent=request.POST.get("urgent") in ("1", "on", "true"))
     if wants_json(request):
         return JsonResponse({
             "jobs": [{"id": str(job.pk), "filename": job.media.original_name, "status": job.status}

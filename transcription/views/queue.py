@@ -21,15 +21,30 @@ from transcription.models import Job
 from transcription.services.job_actions import job_cancel, job_history, job_retry
 from transcription.services.queue import jobs_for_queue_page, jobs_with_queue_info, roles_by_team
 
+ACTIVE_PER_PAGE = 50
 FINISHED_PER_PAGE = 25
+
+
+def _query_without(request: HttpRequest, param: str) -> str:
+    query = request.GET.copy()
+    query.pop(param, None)
+    return query.urlencode()
 
 
 def _queue_context(request: HttpRequest) -> dict:
     mine = jobs_for_queue_page(user=request.user)
-    active = list(mine.filter(job_states.q_active()).order_by("-status", "queued_at", "created_at"))
-    jobs_with_queue_info(active)
-    # Running first, then queued by their place in the queue.
-    active.sort(key=lambda j: (not j.is_running, j.queue_position or 0, j.created_at))
+    # Every active job of mine, lightly, to order them: running first, then by place in the queue.
+    active_all = list(mine.filter(job_states.q_active()).select_related(None).only(
+        "pk", "status", "cancel_requested", "started_at", "created_at"))
+    jobs_with_queue_info(active_all)
+    active_all.sort(key=lambda j: (not j.is_running, j.queue_position or 0, j.started_at or j.created_at))
+    active_page = Paginator(active_all, ACTIVE_PER_PAGE).get_page(request.GET.get("active"))
+    full = mine.in_bulk([j.pk for j in active_page.object_list])
+    active = []
+    for light in active_page.object_list:
+        job = full[light.pk]
+        job.queue_position, job.eta = light.queue_position, light.eta  # type: ignore[attr-defined]
+        active.append(job)
     finished = Paginator(mine.filter(job_states.q_finished()).order_by("-finished_at", "-created_at"),
                          FINISHED_PER_PAGE).get_page(request.GET.get("page"))
     roles = roles_by_team(user=request.user)
@@ -37,7 +52,8 @@ def _queue_context(request: HttpRequest) -> dict:
         membership = roles.get(job.project.team_id)
         job.can_write = bool(membership and membership.can_write)  # type: ignore[attr-defined]
     query = request.GET.urlencode()
-    return {"active": active, "finished": finished, "poll_query": query,
+    return {"active": active, "active_page": active_page, "finished": finished, "poll_query": query,
+            "active_query": _query_without(request, "active"), "finished_query": _query_without(request, "page"),
             "next_url": reverse("queue") + (f"?{query}" if query else "")}
 
 

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.models import Project
-from transcription.services.uploads import UploadResult, display_name, ingest_path
+from transcription.services.uploads import Intake, UploadResult, display_name, ingest_path
 
 
 class Command(BaseCommand):
@@ -53,7 +53,7 @@ class Command(BaseCommand):
                     skipped += 1
                     continue
                 result = UploadResult()
-                ingest_path(project=target, user=owner, path=str(path), name=name, result=result)
+                ingest_path(intake=Intake(project=target, user=owner), path=str(path), name=name, result=result)
                 for job in result.jobs:
                     self.stdout.write(f"queued  {job.media.original_name} ({job.pk})")
                 for rejection in result.rejected:

@@ -1,0 +1,111 @@
+"""The ASR worker inside a django-q2 worker process.
+
+Each worker process of the cluster runs ``worker_drain`` on a thread of its
+own from the moment it is spawned: it claims work whenever jobs are queued
+(looking every ASR_IDLE_POLL_SECONDS when idle), so a broker wake-up is only
+a hint that makes it look at once, and a lost or stuck one costs nothing.
+django-q2's own task loop stays free for exports and notifications.
+
+Stopping: on SIGTERM to the worker (a process-group SIGTERM, as supervisors
+send) or when the cluster's main process is told to stop (our ``qcluster``
+command sets a shared event), the worker hands every job it holds back to
+the queue at once, recorded as interrupted, and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.db.utils import DatabaseError
+
+from transcription import job_states
+from transcription.job_states import JobStatus
+from transcription.models import Job
+from transcription.services.claim import worker_name
+from transcription.services.job_lifecycle import jobs_hand_back
+from transcription.services.worker import housekeeping, worker_drain
+
+log = logging.getLogger(__name__)
+
+_stop = threading.Event()  # this process was told to stop
+_hint = threading.Event()  # a wake-up arrived: look for work now
+_cluster_stop: Any = None  # multiprocessing.Event shared with the cluster's main process
+_drainer: threading.Thread | None = None
+
+
+def cluster_stop_arm() -> Any:
+    """In the cluster's main process, before it forks: the event that tells
+    every worker process to stop."""
+    global _cluster_stop
+    _cluster_stop = multiprocessing.get_context("fork").Event()
+    return _cluster_stop
+
+
+def stopping() -> bool:
+    return _stop.is_set() or (_cluster_stop is not None and _cluster_stop.is_set())
+
+
+def on_worker_spawn(**_kwargs: Any) -> None:
+    """django-q2's post_spawn: start draining in this new worker process."""
+    global _drainer
+    if not settings.ASR_WORKER_LOOP:
+        return
+    _stop.clear()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: _stop.set())
+    threading.Thread(target=_watch, name="asr-stop-watch", daemon=True).start()
+    _drainer = threading.Thread(target=_drain_forever, name="asr-drain", daemon=True)
+    _drainer.start()
+
+
+def _watch() -> None:
+    while not stopping():
+        time.sleep(0.1)
+    try:
+        jobs_hand_back(worker=worker_name())
+    except Exception:  # still exit: the reaper will requeue what could not be handed back
+        log.exception("could not hand jobs back")
+    finally:
+        connection.close()
+        logging.shutdown()
+        os._exit(0)
+
+
+def _work_waiting() -> bool:
+    return Job.objects.filter(job_states.q_status(JobStatus.QUEUED)).exists()
+
+
+def _drain_forever() -> None:
+    worker = worker_name()
+    log.info("ASR worker %s draining the queue", worker)
+    while not stopping():
+        try:
+            close_old_connections()
+            housekeeping()
+            if _work_waiting():
+                worker_drain(worker=worker, should_stop=stopping)
+        except DatabaseError:
+            log.warning("ASR worker %s: database unavailable; retrying", worker, exc_info=True)
+            time.sleep(1)
+        except Exception:
+            log.exception("ASR worker %s: drain loop failed; retrying", worker)
+            time.sleep(1)
+        _hint.wait(settings.ASR_IDLE_POLL_SECONDS)
+        _hint.clear()
+
+
+def wakeup() -> dict[str, int] | None:
+    """The body of the wake-up task. In a worker process that drains by
+    itself, a hint; elsewhere (one-off runs, sync mode), drain here."""
+    if _drainer is not None and _drainer.is_alive():
+        _hint.set()
+        return None
+    claimed = worker_drain(worker=worker_name())
+    return {"claimed": claimed} if claimed else None
