@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint setup
+.PHONY: run test bench bench-queue bench-pages lint setup
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -42,3 +42,11 @@ lint: $(VENV)/.requirements-dev
 
 bench: $(VENV)/.requirements
 	$(PY) bench/asr.py
+
+# The worker path, one job at a time against batched + pipelined (results: bench/RESULTS.md).
+bench-queue: $(VENV)/.requirements-dev
+	$(PY) bench/queue_bench.py --record
+
+# My queue and the project page with 10,000 queued jobs.
+bench-pages: $(VENV)/.requirements-dev
+	$(PY) bench/pages.py --record

@@ -5,74 +5,20 @@ exactly once on the next worker."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.utils import timezone
 
-from tests.asr_fixtures import read_wav, tiny_env, write_wav
+from tests.asr_fixtures import read_wav, write_wav
+from tests.cluster_support import wait_for
 from tests.conftest import login
-from tests.queue_support import broker_purge, upload
+from tests.queue_support import upload
 from transcription.models import Job, JobAttempt, JobStatus, Transcript
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class Cluster:
-    """A qcluster in its own process group, so SIGKILL reaches every worker."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self.handle = log.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                                     start_new_session=True, stdout=self.handle, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        self.handle.close()
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
-@pytest.fixture
-def clusters(worker_env, tiny_models, tmp_path) -> Iterator[Callable[[], Cluster]]:
-    env = {**worker_env, **tiny_env(tiny_models), "ASR_BATCH_SECONDS": "20", "ASR_WORKERS": "1",
-           "JOB_HEARTBEAT_SECONDS": "1", "JOB_STALE_SECONDS": "4", "LOG_LEVEL": "INFO"}
-    started: list[Cluster] = []
-
-    def start() -> Cluster:
-        cluster = Cluster(env, tmp_path / f"cluster-{len(started)}.log")
-        started.append(cluster)
-        return cluster
-
-    broker_purge()
-    try:
-        yield start
-    finally:
-        for cluster in started:
-            cluster.kill()
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, cluster: Cluster) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if cluster.proc.poll() is not None:
-            pytest.fail(f"the cluster exited while waiting for {what}:\n{cluster.tail()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}; jobs: "
-                        f"{list(Job.objects.values_list('status', 'stage', 'progress', 'error'))}\n{cluster.tail()}")
-        time.sleep(0.1)
 
 
 def test_three_uploaded_files_are_transcribed_by_the_worker(project, alice, speech, speech_variants, clusters):

@@ -28,7 +28,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from portal.models import Project
@@ -47,29 +48,37 @@ def worker_name() -> str:
 
 @dataclass(slots=True)
 class Waiting:
-    """A queued job as the scheduler sees it."""
+    """A queued job as the scheduler sees it. ``rank`` is its age among the
+    queued jobs (0 = waiting longest)."""
 
     pk: Any
     priority: int
-    team: Any
+    team: str
     user: Any
-    project: Any
     seconds: float
-    since: datetime
-    options: dict[str, Any]
+    rank: int
+    project: Any = None
+    options: dict[str, Any] | None = None
 
     @property
     def cost(self) -> float:
         return max(self.seconds or 0.0, MIN_JOB_SECONDS)
 
 
-def waiting_jobs(queryset: QuerySet[Job] | None = None) -> list[Waiting]:
-    """Every queued job, in one query."""
-    qs = (queryset if queryset is not None else Job.objects.all()).filter(job_states.q_status(JobStatus.QUEUED))
-    rows = qs.order_by().values_list("pk", "priority", "project__team_id", "created_by_id", "project_id",
-                                     "media__duration", "queued_at", "created_at", "options")
-    return [Waiting(pk, priority, team, user, project, seconds or 0.0, queued_at or created_at, options or {})
-            for pk, priority, team, user, project, seconds, queued_at, created_at, options in rows]
+def waiting_jobs(*, for_claim: bool = False) -> list[Waiting]:
+    """Every queued job, oldest first, in one query. The database sorts by age
+    and the team comes as text, so no row needs a date or a UUID parsed but
+    its own id; ``for_claim`` adds what batching needs (project, options)."""
+    qs = (Job.objects.filter(job_states.q_status(JobStatus.QUEUED))
+          .annotate(team_key=Cast("project__team_id", CharField()))
+          .order_by(Coalesce("queued_at", "created_at"), "created_at", "pk"))
+    if not for_claim:
+        rows = qs.values_list("pk", "priority", "team_key", "created_by_id", "media__duration")
+        return [Waiting(pk, priority, team, user, seconds or 0.0, rank)
+                for rank, (pk, priority, team, user, seconds) in enumerate(rows)]
+    rows = qs.values_list("pk", "priority", "team_key", "created_by_id", "media__duration", "project_id", "options")
+    return [Waiting(pk, priority, team, user, seconds or 0.0, rank, project, options or {})
+            for rank, (pk, priority, team, user, seconds, project, options) in enumerate(rows)]
 
 
 @dataclass
@@ -83,7 +92,8 @@ class Service:
 def recent_service(*, now: datetime) -> Service:
     since = now - timedelta(seconds=settings.QUEUE_FAIR_WINDOW_SECONDS)
     rows = (Job.objects.filter(Q(started_at__gte=since) | job_states.q_status(JobStatus.RUNNING)).order_by()
-            .values_list("project__team_id", "created_by_id", "media__duration"))
+            .annotate(team_key=Cast("project__team_id", CharField()))
+            .values_list("team_key", "created_by_id", "media__duration"))
     service = Service(defaultdict(float), defaultdict(float))
     for team, user, seconds in rows:
         cost = max(seconds or 0.0, MIN_JOB_SECONDS)
@@ -100,11 +110,11 @@ def fair_order(waiting: list[Waiting], service: Service) -> Iterator[Waiting]:
         streams[(w.team, w.user)].append(w)
     for stream in streams.values():
         # Each user's own jobs: highest priority, then oldest, last in the list (popped first).
-        stream.sort(key=lambda w: (-w.priority, w.since, str(w.pk)), reverse=True)
+        stream.sort(key=lambda w: (-w.priority, w.rank), reverse=True)
 
     def user_key(stream_id: tuple[Any, Any]) -> tuple:
         head = streams[stream_id][-1]
-        return (-head.priority, service.users[stream_id], head.since, str(head.pk))
+        return (-head.priority, service.users[stream_id], head.rank)
 
     users_of: dict[Any, list[tuple[tuple, tuple[Any, Any]]]] = defaultdict(list)
     for stream_id in streams:
@@ -114,10 +124,10 @@ def fair_order(waiting: list[Waiting], service: Service) -> Iterator[Waiting]:
         best = users_of[team][0][0]
         return (best[0], service.teams[team], *best[1:])
 
-    teams = [(team_key(team), str(team), team) for team in users_of]
+    teams = [(team_key(team), team) for team in users_of]
     heapq.heapify(teams)
     while teams:
-        _key, _name, team = heapq.heappop(teams)
+        _key, team = heapq.heappop(teams)
         _ukey, stream_id = heapq.heappop(users_of[team])
         job = streams[stream_id].pop()
         yield job
@@ -126,7 +136,7 @@ def fair_order(waiting: list[Waiting], service: Service) -> Iterator[Waiting]:
         if streams[stream_id]:
             heapq.heappush(users_of[team], (user_key(stream_id), stream_id))
         if users_of[team]:
-            heapq.heappush(teams, (team_key(team), str(team), team))
+            heapq.heappush(teams, (team_key(team), team))
 
 
 def queue_order(*, now: datetime | None = None) -> Iterator[Waiting]:
@@ -157,7 +167,7 @@ def jobs_claim_batch(*, worker: str, max_jobs: int, max_seconds: float) -> list[
     batch = uuid.uuid4().hex
     for attempt in range(CLAIM_TRIES):
         now = timezone.now()
-        waiting = waiting_jobs()
+        waiting = waiting_jobs(for_claim=True)
         if not waiting:
             return []
         hotwords = _project_hotwords({w.project for w in waiting})

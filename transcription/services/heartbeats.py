@@ -47,6 +47,11 @@ class Heartbeats(threading.Thread):
         for job in jobs:
             self._beat(job.pk)
 
+    def refresh(self, job_ids: list[Any]) -> None:
+        """Beat now for these jobs, to learn of cancels before they enter the model."""
+        for job_id in job_ids:
+            self._beat(job_id)
+
     def release(self, job_id: Any) -> None:
         with self._lock:
             self._held.pop(job_id, None)

@@ -48,7 +48,7 @@ def _scope(queryset: QuerySet[Job]) -> QuerySet[Job]:
 def _locked_ids(scope: QuerySet[Job]) -> list[Any]:
     # Locked so the ids audited are exactly the rows changed below
     # (PostgreSQL; SQLite already holds the write lock from BEGIN).
-    return list(scope.select_for_update().values_list("pk", flat=True))
+    return list(scope.select_for_update(of=("self",)).values_list("pk", flat=True))
 
 
 def _audit(actor: Actor, action: AuditAction, ids: list[Any], detail: dict[str, Any] | None = None) -> None:
@@ -76,7 +76,8 @@ def jobs_cancel(*, actor: Actor, queryset: QuerySet[Job]) -> CancelResult:
     now = timezone.now()
     with transaction.atomic():
         # Locked, as in _locked_ids, in one query for both kinds.
-        rows = list(_scope(queryset).filter(job_states.q_active()).select_for_update().values_list("pk", "status"))
+        rows = list(_scope(queryset).filter(job_states.q_active()).select_for_update(of=("self",))
+                    .values_list("pk", "status"))
         queued_ids, running_ids = job_states.split_active(rows)
         cancelled = job_states.cancel_queued(Job.objects.filter(pk__in=queued_ids), now=now)
         stopping = job_states.request_stop(Job.objects.filter(pk__in=running_ids))

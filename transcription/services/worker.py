@@ -164,6 +164,7 @@ class BatchRunner:
     # -- stage 2: the model, then one transaction per result ----------------------------------------
 
     def recognize(self, batch: list[_Ready], *, on_model: Callable[[], None] | None = None) -> None:
+        self.beats.refresh([item.job.pk for item in batch])  # a prefetched job may have been cancelled since
         batch = [item for item in batch if not self._dropped(item.job)]
         if not batch:
             return

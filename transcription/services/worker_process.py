@@ -20,6 +20,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -37,20 +38,26 @@ log = logging.getLogger(__name__)
 
 _stop = threading.Event()  # this process was told to stop
 _hint = threading.Event()  # a wake-up arrived: look for work now
-_cluster_stop: Any = None  # multiprocessing.Event shared with the cluster's main process
+# A byte of shared memory, set by the cluster's main process. Not a multiprocessing.Event:
+# its lock would stay taken by a worker killed while reading it, and hang the next set().
+_cluster_stop: Any = None
 _drainer: threading.Thread | None = None
 
 
-def cluster_stop_arm() -> Any:
-    """In the cluster's main process, before it forks: the event that tells
+def cluster_stop_arm() -> Callable[[], None]:
+    """In the cluster's main process, before it forks: returns what tells
     every worker process to stop."""
     global _cluster_stop
-    _cluster_stop = multiprocessing.get_context("fork").Event()
-    return _cluster_stop
+    _cluster_stop = multiprocessing.get_context("fork").RawValue("b", 0)
+
+    def stop_all() -> None:
+        _cluster_stop.value = 1
+
+    return stop_all
 
 
 def stopping() -> bool:
-    return _stop.is_set() or (_cluster_stop is not None and _cluster_stop.is_set())
+    return _stop.is_set() or (_cluster_stop is not None and bool(_cluster_stop.value))
 
 
 def on_worker_spawn(**_kwargs: Any) -> None:
@@ -66,14 +73,20 @@ def on_worker_spawn(**_kwargs: Any) -> None:
 
 
 def _watch() -> None:
+    """Hand the jobs back the moment a stop is asked for. On its own SIGTERM
+    the process then exits (its sentinel got the signal too); when the
+    cluster stops in order, django-q2 ends the process with its STOP message,
+    which must not be pre-empted: a worker gone while waiting for work would
+    keep django-q2's task queue locked."""
     while not stopping():
         time.sleep(0.1)
     try:
         jobs_hand_back(worker=worker_name())
-    except Exception:  # still exit: the reaper will requeue what could not be handed back
+    except Exception:  # the reaper will requeue what could not be handed back
         log.exception("could not hand jobs back")
     finally:
         connection.close()
+    if _stop.is_set():
         logging.shutdown()
         os._exit(0)
 

@@ -2,7 +2,7 @@
 
 django-q2's own command stops by waiting for every worker to finish its
 task, which for a worker draining the ASR queue may be many minutes. This one
-shares an event with the worker processes (set on SIGTERM or SIGINT to the
+shares a flag with the worker processes (set on SIGTERM or SIGINT to the
 main process): each hands its jobs back to the queue at once and exits, so
 the cluster stops within seconds. A SIGTERM to the whole process group (what
 supervisors and honcho send) reaches the workers directly, to the same end.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,9 @@ from django_q.cluster import Cluster
 from django_q.management.commands import qcluster
 
 from transcription.services.worker_process import cluster_stop_arm
+
+# How long a stopping cluster waits to see whether its sentinel died of the same signal.
+SENTINEL_GRACE_SECONDS = 1.0
 
 
 class Command(qcluster.Command):
@@ -30,7 +34,14 @@ class Command(qcluster.Command):
         cluster = Cluster()
 
         def stop(signum: int, frame: Any) -> None:
-            stop_workers.set()
+            stop_workers()
+            # A SIGTERM to the whole group has killed the sentinel too, possibly while it waited on
+            # django-q2's stop event: setting that event now would wait for the dead forever.
+            deadline = time.monotonic() + SENTINEL_GRACE_SECONDS
+            while cluster.sentinel is not None and cluster.sentinel.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if cluster.sentinel is not None and not cluster.sentinel.is_alive():
+                os._exit(0)  # the workers hand their jobs back on their own SIGTERM
             cluster.sig_handler(signum, frame)
 
         signal.signal(signal.SIGTERM, stop)
