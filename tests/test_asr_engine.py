@@ -34,7 +34,8 @@ def test_it_builds_models_that_reload_exactly(tiny_models):
         assert builder.verify(directory) > 0
         classes[role] = (directory / "config.yaml").read_text().splitlines()[0]
     assert classes == {"asr": "model: SeacoParaformer", "vad": "model: FsmnVADStreaming",
-                       "punc": "model: CTTransformer", "spk": "model: CAMPPlus"}
+                       "punc": "model: CTTransformer", "spk": "model: CAMPPlus",
+                       "vad_scored": "model: FsmnVADStreaming"}
 
 
 def test_it_writes_a_tiny_model_set_for_trying_the_portal_offline(tmp_path):

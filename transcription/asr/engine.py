@@ -41,6 +41,7 @@ from . import paraformer, pipeline, speakers
 from .audio import SAMPLE_RATE, decode
 from .hub import ModelSource, inspect_all
 from .quiet import quiet
+from .vad import FastVad
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ _OOM = "The GPU ran out of memory; the job will be retried."
 # One 25 ms analysis window: a shorter VAD segment makes the fbank frontend raise.
 _MIN_SAMPLES = 400
 _MS = SAMPLE_RATE // 1000
+VAD_IMPLS = ("fast", "funasr")
 
 
 class EngineError(Exception):
@@ -111,12 +113,15 @@ class EngineConfig:
     ncpu: int = 1
     batch_seconds: int = 120
     hub: str = "ms"
+    vad_impl: str = "fast"  # "fast" (vad.FastVad) or "funasr" (FunASR's own streaming VAD)
+    dtype: str = "fp32"
 
     @classmethod
     def from_settings(cls) -> EngineConfig:
         return cls(model=settings.ASR_MODEL, vad_model=settings.ASR_VAD_MODEL, punc_model=settings.ASR_PUNC_MODEL,
                    spk_model=settings.ASR_SPK_MODEL, device=settings.ASR_DEVICE, ncpu=int(settings.ASR_NCPU),
-                   batch_seconds=int(settings.ASR_BATCH_SECONDS), hub=settings.ASR_HUB)
+                   batch_seconds=int(settings.ASR_BATCH_SECONDS), hub=settings.ASR_HUB,
+                   vad_impl=settings.ASR_VAD_IMPL, dtype=settings.ASR_DTYPE)
 
     def model_settings(self) -> dict[str, tuple[str, str]]:
         """role -> (setting name, value), for every role, configured or not."""
@@ -194,8 +199,26 @@ class Engine:
                 raise EngineConfigError(f"{self.sources[role].setting}: FunASR found no weights file in "
                                         f"{self.sources[role].path}; it needs config.yaml and model.pt.")
         paraformer.mask_batch_padding(self._am.model)
+        self._fast_vad = self._load_fast_vad()
         _malloc_trim()
         log.info("ASR engine loaded on %s in %.1f s: %s", self.device, time.perf_counter() - started, self.models)
+
+    def _load_fast_vad(self) -> FastVad | None:
+        if self.config.vad_impl not in VAD_IMPLS:
+            raise EngineConfigError(f"ASR_VAD_IMPL is {self.config.vad_impl!r}; use one of {', '.join(VAD_IMPLS)}.")
+        if self.config.vad_impl != "fast":
+            return None
+        fast = FastVad(self._am.vad_model, self._am.vad_kwargs, self.device)
+        if fast.unsupported():
+            log.warning("ASR_VAD_IMPL=fast does not implement this VAD model's %s; using FunASR's VAD.",
+                        fast.unsupported())
+            return None
+        return fast
+
+    @property
+    def vad_impl(self) -> str:
+        """The VAD implementation in use ("fast" unless configured or forced back to "funasr")."""
+        return "fast" if self._fast_vad is not None else "funasr"
 
     # -- stage 1: CPU, any thread ---------------------------------------------------------------
 
@@ -203,7 +226,7 @@ class Engine:
         """VAD one file of 16 kHz mono float32 samples. Safe beside a running `recognize`."""
         started = time.perf_counter()
         samples = np.ascontiguousarray(audio, dtype=np.float32)
-        speech = self._speech_ms(samples) if samples.size else []
+        speech = self._speech_ms(samples)
         return Prepared(samples, tuple(speech), time.perf_counter() - started)
 
     def detect_speech(self, audio: np.ndarray) -> list[tuple[float, float]]:
@@ -213,6 +236,10 @@ class Engine:
     def _speech_ms(self, samples: np.ndarray) -> list[tuple[int, int]]:
         import torch
 
+        if len(samples) < _MIN_SAMPLES:  # no complete frame; FunASR's VAD would divide by zero
+            return []
+        if self._fast_vad is not None:
+            return self._fast_vad(samples)
         with self._vad_lock, quiet(), torch.inference_mode():
             out = self._am.inference(samples, model=self._am.vad_model, kwargs=self._am.vad_kwargs)
         return [(int(start), int(end)) for start, end in (out[0]["value"] if out else [])]
