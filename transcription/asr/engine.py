@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from . import paraformer, pipeline, speakers
+from . import paraformer, pipeline, punctuation, speakers
 from .audio import SAMPLE_RATE, decode
 from .hub import ModelSource, inspect_all
 from .quiet import quiet
@@ -302,7 +302,10 @@ class Engine:
         for i, f in enumerate(files):
             if not f.pieces and not f.cancelled:
                 progress(i, 1.0)
-        return [Cancelled() if f.cancelled else self._assemble(f) for f in files]
+        live = [f for f in files if not f.cancelled]
+        raws = [pipeline.join_tokens([p.text for p in f.pieces if p.text]) for f in live]
+        punctuated = iter(self._punctuate(raws))
+        return [Cancelled() if f.cancelled else self._assemble(f, *next(punctuated)) for f in files]
 
     @staticmethod
     def _pieces(index: int, item: Prepared) -> list[pipeline.Piece]:
@@ -314,16 +317,14 @@ class Engine:
                 pieces.append(pipeline.Piece(index, start_ms, end_ms, item.samples[begin:end]))
         return pieces
 
-    def _punctuate(self, text: str) -> tuple[str, list[int] | None]:
-        if "punc" not in self.sources or not text:
-            return text, None
-        out = self._am.inference(text, model=self._am.punc_model, kwargs=self._am.punc_kwargs)
-        punc_ids = out[0].get("punc_array")
-        return out[0]["text"], (None if punc_ids is None else [int(x) for x in punc_ids])
+    def _punctuate(self, raws: list[str]) -> list[tuple[str, str, list[int] | None]]:
+        """(raw text, punctuated text, punctuation ids) per file, all files in one batch."""
+        if "punc" not in self.sources:
+            return [(raw, raw, None) for raw in raws]
+        marked = punctuation.punctuate_many(self._am.punc_model, self._am.punc_kwargs, raws)
+        return [(raw, text, ids) for raw, (text, ids) in zip(raws, marked, strict=True)]
 
-    def _assemble(self, f: _File) -> TranscriptionResult:
-        raw = pipeline.join_tokens([p.text for p in f.pieces if p.text])
-        text, punc_ids = self._punctuate(raw)
+    def _assemble(self, f: _File, raw: str, text: str, punc_ids: list[int] | None) -> TranscriptionResult:
         punc_list = getattr(self._am.punc_model, "punc_list", None)
         sentences = pipeline.build_sentences(f.pieces, punc_ids, punc_list) if raw else []
         if sentences and f.embeddings:
