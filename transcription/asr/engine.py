@@ -199,9 +199,29 @@ class Engine:
                 raise EngineConfigError(f"{self.sources[role].setting}: FunASR found no weights file in "
                                         f"{self.sources[role].path}; it needs config.yaml and model.pt.")
         paraformer.mask_batch_padding(self._am.model)
+        self.dtype = self._dtype()
         self._fast_vad = self._load_fast_vad()
+        if self.device.startswith("cuda"):
+            self._warm_up()
         _malloc_trim()
         log.info("ASR engine loaded on %s in %.1f s: %s", self.device, time.perf_counter() - started, self.models)
+
+    def _dtype(self) -> str:
+        if self.config.dtype not in paraformer.DTYPES:
+            raise EngineConfigError(f"ASR_DTYPE is {self.config.dtype!r}; use one of {', '.join(paraformer.DTYPES)}.")
+        if self.config.dtype != "fp32" and not self.device.startswith("cuda"):
+            log.warning("ASR_DTYPE=%s needs a CUDA device; running fp32 on %s.", self.config.dtype, self.device)
+            return "fp32"
+        return self.config.dtype
+
+    def _warm_up(self) -> None:
+        """One short decode, so the first job does not pay for CUDA kernel loading and tuning."""
+        import torch
+
+        noise = np.random.default_rng(0).normal(0, 0.1, 2 * SAMPLE_RATE).astype(np.float32)
+        with self._lock, quiet(), torch.inference_mode():
+            paraformer.decode(self._am, [pipeline.Piece(0, 0, 2000, noise)], None, self.dtype)
+            self._speech_ms(noise)
 
     def _load_fast_vad(self) -> FastVad | None:
         if self.config.vad_impl not in VAD_IMPLS:
@@ -290,7 +310,7 @@ class Engine:
             todo = [pieces[i] for i in batch if not files[pieces[i].file].cancelled]
             if not todo:
                 continue
-            paraformer.decode(self._am, todo, hotword)
+            paraformer.decode(self._am, todo, hotword, self.dtype)
             for piece in todo:
                 f = files[piece.file]
                 f.done += 1
