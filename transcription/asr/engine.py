@@ -17,6 +17,7 @@ cancellation and batch across files. Two stages, so a worker can overlap them on
   `progress(i, fraction)` reports file i; `cancelled(i)` is polled for every unfinished file at
   every batch boundary, and a file cancelled there is dropped from the later batches and gets a
   `Cancelled` instance in its slot while the others carry on.
+- `Engine.recognize_detailed(...)` is `recognize` with each file's token timestamps (`Detailed`).
 
 `transcribe(audio)` and `transcribe_many(audios)` are the two stages back to back.
 """
@@ -41,6 +42,16 @@ from . import paraformer, pipeline, punctuation, speakers
 from .audio import SAMPLE_RATE, decode
 from .hub import ModelSource, inspect_all
 from .quiet import quiet
+from .results import (
+    Cancelled,
+    Detailed,
+    EngineConfigError,
+    EngineError,
+    Prepared,
+    SegmentResult,
+    TranscriptionResult,
+    TransientEngineError,
+)
 from .vad import FastVad
 
 log = logging.getLogger(__name__)
@@ -50,57 +61,8 @@ _OOM = "The GPU ran out of memory; the job will be retried."
 _MIN_SAMPLES = 400
 _MS = SAMPLE_RATE // 1000
 VAD_IMPLS = ("fast", "funasr")
-
-
-class EngineError(Exception):
-    """A transcription failure; str(e) is shown to the user."""
-
-    transient: bool = False
-
-
-class EngineConfigError(EngineError):
-    """The configured models or device cannot be used; retrying will not help."""
-
-
-class TransientEngineError(EngineError):
-    """Worth retrying later (e.g. the GPU ran out of memory)."""
-
-    transient = True
-
-
-class Cancelled(Exception):
-    """A file whose cancel was requested: raised by transcribe(), returned in its slot by recognize()."""
-
-
-@dataclass
-class SegmentResult:
-    index: int
-    start: float
-    end: float
-    text: str
-    speaker: str
-
-
-@dataclass
-class TranscriptionResult:
-    text: str
-    segments: list[SegmentResult]
-    audio_seconds: float
-    processing_seconds: float
-    models: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """One file after the CPU stage: its samples and the speech regions the VAD found (ms)."""
-
-    samples: np.ndarray
-    speech_ms: tuple[tuple[int, int], ...]
-    prepare_seconds: float
-
-    @property
-    def audio_seconds(self) -> float:
-        return len(self.samples) / SAMPLE_RATE
+__all__ = ["Cancelled", "Detailed", "Engine", "EngineConfig", "EngineConfigError", "EngineError", "Prepared",
+           "SegmentResult", "TranscriptionResult", "TransientEngineError", "get_engine", "transcribe_path_to_dict"]
 
 
 @dataclass(frozen=True)
@@ -274,6 +236,13 @@ class Engine:
         processing_seconds is this call's wall time split in proportion to each file's length,
         plus that file's own prepare time.
         """
+        return [d.result if isinstance(d, Detailed) else d
+                for d in self.recognize_detailed(prepared, hotwords=hotwords, progress=progress, cancelled=cancelled)]
+
+    def recognize_detailed(self, prepared: Sequence[Prepared], *, hotwords: Sequence[str] = (),
+                           progress: Callable[[int, float], None] | None = None,
+                           cancelled: Callable[[int], bool] | None = None) -> list[Detailed | Cancelled]:
+        """`recognize`, with each file's token timestamps beside its result."""
         import torch
 
         hotword = " ".join(w.strip() for w in hotwords if w.strip()) or None
@@ -289,14 +258,14 @@ class Engine:
                 raise EngineError(str(e))
         elapsed = time.perf_counter() - started
         total = sum(len(p.samples) for p in prepared) or 1
-        for result, item in zip(results, prepared, strict=True):
-            if isinstance(result, TranscriptionResult):
-                result.audio_seconds = item.audio_seconds
-                result.processing_seconds = elapsed * len(item.samples) / total + item.prepare_seconds
+        for detailed, item in zip(results, prepared, strict=True):
+            if isinstance(detailed, Detailed):
+                detailed.result.audio_seconds = item.audio_seconds
+                detailed.result.processing_seconds = elapsed * len(item.samples) / total + item.prepare_seconds
         return results
 
     def _recognize(self, prepared: Sequence[Prepared], hotword: str | None, progress: Callable[[int, float], None],
-                   cancelled: Callable[[int], bool]) -> list[TranscriptionResult | Cancelled]:
+                   cancelled: Callable[[int], bool]) -> list[Detailed | Cancelled]:
         files = [_File(self._pieces(i, item)) for i, item in enumerate(prepared)]
         pieces = [p for f in files for p in f.pieces]
 
@@ -344,7 +313,7 @@ class Engine:
         marked = punctuation.punctuate_many(self._am.punc_model, self._am.punc_kwargs, raws)
         return [(raw, text, ids) for raw, (text, ids) in zip(raws, marked, strict=True)]
 
-    def _assemble(self, f: _File, raw: str, text: str, punc_ids: list[int] | None) -> TranscriptionResult:
+    def _assemble(self, f: _File, raw: str, text: str, punc_ids: list[int] | None) -> Detailed:
         punc_list = getattr(self._am.punc_model, "punc_list", None)
         sentences = pipeline.build_sentences(f.pieces, punc_ids, punc_list) if raw else []
         if sentences and f.embeddings:
@@ -354,8 +323,9 @@ class Engine:
                           speaker=s.get("speaker", ""))
             for n, s in enumerate(sentences)
         ]
-        return TranscriptionResult(text=text, segments=segments, audio_seconds=0.0, processing_seconds=0.0,
-                                   models=dict(self.models))
+        result = TranscriptionResult(text=text, segments=segments, audio_seconds=0.0, processing_seconds=0.0,
+                                     models=dict(self.models))
+        return Detailed(result, [stamp for p in f.pieces for stamp in p.timestamps or []])
 
     # -- both stages ----------------------------------------------------------------------------
 
