@@ -271,6 +271,8 @@ ASR_WORKERS = envint("ASR_WORKERS", 1)
 ASR_NCPU = envint("ASR_NCPU", max(1, (os.cpu_count() or 1) // max(1, ASR_WORKERS)))
 ASR_BATCH_SECONDS = envint("ASR_BATCH_SECONDS", 120)
 ASR_HUB = os.getenv("ASR_HUB", "ms")
+ASR_VAD_IMPL = os.getenv("ASR_VAD_IMPL", "fast")  # fast | funasr
+ASR_DTYPE = os.getenv("ASR_DTYPE", "fp32")  # fp32 | fp16 | bf16 (half precision on CUDA only)
 # Keep torch from initialising CUDA through the driver in forking parents.
 os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 

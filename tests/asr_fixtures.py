@@ -191,6 +191,21 @@ def more_formats(speech: tuple[Path, list], media_dir: Path) -> dict[str, Path]:
     }
 
 
+def noise_bursts(seed: int, seconds: float, *, long_run: float = 0.0) -> np.ndarray:
+    """Noise bursts and near-silences of random lengths (10 ms to 80 s) and levels around the tiny
+    VAD's -40 dB gate; with `long_run`, a loud stretch of that many seconds first."""
+    rng = np.random.default_rng(seed)
+    parts = [rng.normal(0, 0.05, int(long_run * SAMPLE_RATE)).astype(np.float32)] if long_run else []
+    total = sum(len(p) for p in parts)
+    while total < seconds * SAMPLE_RATE:
+        length = rng.choice([rng.uniform(0.01, 0.4), rng.uniform(0.2, 3), rng.uniform(1, 80)], p=[0.4, 0.45, 0.15])
+        loud = rng.random() < 0.6
+        level = 10 ** rng.uniform(-3.5, -0.5) if loud else 10 ** rng.uniform(-5, -2.5)
+        parts.append(rng.normal(0, level, int(length * SAMPLE_RATE)).astype(np.float32))
+        total += len(parts[-1])
+    return np.concatenate(parts)[: int(seconds * SAMPLE_RATE)]
+
+
 @pytest.fixture(scope="session")
 def silence(media_dir: Path) -> Path:
     """Five seconds of very faint noise (-80 dBFS): no speech."""

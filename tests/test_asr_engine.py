@@ -34,7 +34,8 @@ def test_it_builds_models_that_reload_exactly(tiny_models):
         assert builder.verify(directory) > 0
         classes[role] = (directory / "config.yaml").read_text().splitlines()[0]
     assert classes == {"asr": "model: SeacoParaformer", "vad": "model: FsmnVADStreaming",
-                       "punc": "model: CTTransformer", "spk": "model: CAMPPlus"}
+                       "punc": "model: CTTransformer", "spk": "model: CAMPPlus",
+                       "vad_scored": "model: FsmnVADStreaming"}
 
 
 def test_it_writes_a_tiny_model_set_for_trying_the_portal_offline(tmp_path):
@@ -86,9 +87,40 @@ def test_it_returns_an_empty_transcript_for_silence(engine, silence):
     assert progress == [1.0]
 
 
-def test_it_accepts_hotwords(engine, speech):
-    result = engine.transcribe(decode(speech[0]), hotwords=["hello", "你好", " "])
-    assert result.text and result.segments
+@pytest.fixture
+def bias_calls(engine):
+    """How often SeacoParaformer's hotword (bias) modules ran."""
+    model = engine._am.model
+    calls = {"bias_encoder": 0, "seaco_decoder": 0}
+    hooks = [getattr(model, name).register_forward_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
+             for name in calls]
+    yield calls
+    for hook in hooks:
+        hook.remove()
+
+
+def test_it_runs_no_hotword_model_parts_without_hotwords(engine, speech, bias_calls):
+    audio = decode(speech[0])
+    for hotwords in ((), ["", " "]):
+        result = engine.transcribe(audio, hotwords=hotwords)
+        assert bias_calls == {"bias_encoder": 0, "seaco_decoder": 0}
+        assert result.text == engine._am.generate(input=audio, batch_size_s=300)[0]["text"]
+
+
+def test_it_biases_towards_hotwords_as_funasr_does(engine, speech, bias_calls):
+    audio = decode(speech[0])
+    result = engine.transcribe(audio, hotwords=["hello", "你好", " "])
+    assert result.text and result.segments and bias_calls["bias_encoder"] > 0
+    assert result.text == engine._am.generate(input=audio, batch_size_s=300, hotword="hello 你好")[0]["text"]
+
+
+def test_it_runs_fp32_on_the_cpu_whatever_precision_is_asked(engine, speech):
+    half = Engine(dataclasses.replace(engine.config, dtype="fp16"))
+    assert (half.dtype, engine.dtype) == ("fp32", "fp32")
+    audio = decode(speech[0])
+    assert half.transcribe(audio).text == engine.transcribe(audio).text
+    with pytest.raises(EngineConfigError, match="ASR_DTYPE"):
+        Engine(dataclasses.replace(engine.config, dtype="int8"))
 
 
 def test_it_reports_progress_by_segment_up_to_one(one_by_one, speech):
@@ -106,14 +138,14 @@ def test_it_stops_at_a_segment_boundary_when_cancelled(one_by_one, speech):
 
 
 def test_it_batches_files_without_changing_what_they_say(engine, one_by_one, speech, speech_variants):
-    audios = [decode(speech[0]), decode(speech_variants["mp3"]), decode(speech_variants["m4a"])]
-    batched = engine.transcribe_many(audios)
-    for audio, result in zip(audios, batched, strict=True):
+    audios = [decode(speech[0]), decode(speech_variants["mp3"]), decode(speech_variants["m4a"])[: 9 * 16000]]
+    batched = engine.recognize_detailed([engine.prepare(a) for a in audios])
+    for audio, detailed in zip(audios, batched, strict=True):
         alone = one_by_one.transcribe(audio)
-        assert (result.text, result.segments) == (alone.text, alone.segments)
-        # and what FunASR's own pipeline says, one file at a time
+        assert (detailed.result.text, detailed.result.segments) == (alone.text, alone.segments)
+        # and what FunASR's own pipeline says, one file at a time, to the token timestamps
         plain = engine._am.generate(input=audio, batch_size_s=300)
-        assert plain[0]["text"] == result.text
+        assert (detailed.result.text, detailed.timestamps) == (plain[0]["text"], plain[0]["timestamp"])
 
 
 @pytest.fixture(scope="module")

@@ -194,6 +194,16 @@ def vad_energy_gate(state: dict[str, Any]) -> None:
     state[bias][0] = -8.0
 
 
+def vad_scored(state: dict[str, Any]) -> None:
+    """Silence posteriors that follow the features across the 0.25 decision threshold (~40% of the
+    loud frames of speech come out speech), so a VAD test sees the network, not just the energy."""
+    weight, bias = "encoder.out_linear2.linear.weight", "encoder.out_linear2.linear.bias"
+    state[weight][1:].zero_()
+    state[weight][0] *= 100.0
+    state[bias].zero_()
+    state[bias][0] = -0.5
+
+
 def punc_no_unk(state: dict[str, Any]) -> None:
     """A trained model never predicts class 0 ("<unk>"); a random one would print it into the text."""
     state["decoder.bias"][0] = -30.0
@@ -227,13 +237,15 @@ def fingerprint() -> str:
 
 
 def build_tiny_models(out: Path) -> dict[str, Path]:
-    """Build and verify the four tiny directories under `out` (asr, vad, punc, spk)."""
-    dirs = {name: out / name for name in TASKS}
+    """Build and verify the tiny directories under `out`: asr, vad, punc, spk, and vad_scored (a VAD
+    whose network decides, for comparing VAD implementations)."""
+    dirs = {name: out / name for name in (*TASKS, "vad_scored")}
     write_model_dir(dirs["asr"], ASR_CONFIG, task=TASKS["asr"], tokens=ASR_TOKENS, mvn_dim=80 * 7)
     write_model_dir(dirs["vad"], VAD_CONFIG, task=TASKS["vad"], mvn_dim=80 * 5)
+    write_model_dir(dirs["vad_scored"], VAD_CONFIG, task=TASKS["vad"], mvn_dim=80 * 5)
     write_model_dir(dirs["punc"], PUNC_CONFIG, task=TASKS["punc"], tokens=PUNC_TOKENS)
     write_model_dir(dirs["spk"], SPK_CONFIG, task=TASKS["spk"])
-    tweaks = {"vad": vad_energy_gate, "punc": punc_no_unk}
+    tweaks = {"vad": vad_energy_gate, "vad_scored": vad_scored, "punc": punc_no_unk}
     for name, d in dirs.items():
         build_and_save(d, tweak=tweaks.get(name))
     for d in dirs.values():

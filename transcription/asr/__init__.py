@@ -1,3 +1,4 @@
 """Speech recognition: `audio` (PyAV probe/decode, safe on the web path), `engine` (FunASR, worker
-processes only; its stages live in `paraformer`, `speakers`), `pipeline` (pure helpers), `hub`
-(model resolution), `quiet` (muting funasr's output)."""
+processes only; its stages are `vad` + `vad_features` (fast VAD), `paraformer` (ASR batches),
+`punctuation`, `speakers`), `results` (what it returns), `pipeline` (pure helpers), `hub` (model
+resolution), `quiet` (muting funasr's output)."""

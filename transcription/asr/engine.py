@@ -17,6 +17,7 @@ cancellation and batch across files. Two stages, so a worker can overlap them on
   `progress(i, fraction)` reports file i; `cancelled(i)` is polled for every unfinished file at
   every batch boundary, and a file cancelled there is dropped from the later batches and gets a
   `Cancelled` instance in its slot while the others carry on.
+- `Engine.recognize_detailed(...)` is `recognize` with each file's token timestamps (`Detailed`).
 
 `transcribe(audio)` and `transcribe_many(audios)` are the two stages back to back.
 """
@@ -37,10 +38,21 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from . import paraformer, pipeline, speakers
+from . import paraformer, pipeline, punctuation, speakers
 from .audio import SAMPLE_RATE, decode
 from .hub import ModelSource, inspect_all
 from .quiet import quiet
+from .results import (
+    Cancelled,
+    Detailed,
+    EngineConfigError,
+    EngineError,
+    Prepared,
+    SegmentResult,
+    TranscriptionResult,
+    TransientEngineError,
+)
+from .vad import FastVad
 
 log = logging.getLogger(__name__)
 
@@ -48,57 +60,9 @@ _OOM = "The GPU ran out of memory; the job will be retried."
 # One 25 ms analysis window: a shorter VAD segment makes the fbank frontend raise.
 _MIN_SAMPLES = 400
 _MS = SAMPLE_RATE // 1000
-
-
-class EngineError(Exception):
-    """A transcription failure; str(e) is shown to the user."""
-
-    transient: bool = False
-
-
-class EngineConfigError(EngineError):
-    """The configured models or device cannot be used; retrying will not help."""
-
-
-class TransientEngineError(EngineError):
-    """Worth retrying later (e.g. the GPU ran out of memory)."""
-
-    transient = True
-
-
-class Cancelled(Exception):
-    """A file whose cancel was requested: raised by transcribe(), returned in its slot by recognize()."""
-
-
-@dataclass
-class SegmentResult:
-    index: int
-    start: float
-    end: float
-    text: str
-    speaker: str
-
-
-@dataclass
-class TranscriptionResult:
-    text: str
-    segments: list[SegmentResult]
-    audio_seconds: float
-    processing_seconds: float
-    models: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """One file after the CPU stage: its samples and the speech regions the VAD found (ms)."""
-
-    samples: np.ndarray
-    speech_ms: tuple[tuple[int, int], ...]
-    prepare_seconds: float
-
-    @property
-    def audio_seconds(self) -> float:
-        return len(self.samples) / SAMPLE_RATE
+VAD_IMPLS = ("fast", "funasr")
+__all__ = ["Cancelled", "Detailed", "Engine", "EngineConfig", "EngineConfigError", "EngineError", "Prepared",
+           "SegmentResult", "TranscriptionResult", "TransientEngineError", "get_engine", "transcribe_path_to_dict"]
 
 
 @dataclass(frozen=True)
@@ -111,12 +75,15 @@ class EngineConfig:
     ncpu: int = 1
     batch_seconds: int = 120
     hub: str = "ms"
+    vad_impl: str = "fast"  # "fast" (vad.FastVad) or "funasr" (FunASR's own streaming VAD)
+    dtype: str = "fp32"
 
     @classmethod
     def from_settings(cls) -> EngineConfig:
         return cls(model=settings.ASR_MODEL, vad_model=settings.ASR_VAD_MODEL, punc_model=settings.ASR_PUNC_MODEL,
                    spk_model=settings.ASR_SPK_MODEL, device=settings.ASR_DEVICE, ncpu=int(settings.ASR_NCPU),
-                   batch_seconds=int(settings.ASR_BATCH_SECONDS), hub=settings.ASR_HUB)
+                   batch_seconds=int(settings.ASR_BATCH_SECONDS), hub=settings.ASR_HUB,
+                   vad_impl=settings.ASR_VAD_IMPL, dtype=settings.ASR_DTYPE)
 
     def model_settings(self) -> dict[str, tuple[str, str]]:
         """role -> (setting name, value), for every role, configured or not."""
@@ -194,8 +161,46 @@ class Engine:
                 raise EngineConfigError(f"{self.sources[role].setting}: FunASR found no weights file in "
                                         f"{self.sources[role].path}; it needs config.yaml and model.pt.")
         paraformer.mask_batch_padding(self._am.model)
+        self.dtype = self._dtype()
+        self._fast_vad = self._load_fast_vad()
+        if self.device.startswith("cuda"):
+            self._warm_up()
         _malloc_trim()
         log.info("ASR engine loaded on %s in %.1f s: %s", self.device, time.perf_counter() - started, self.models)
+
+    def _dtype(self) -> str:
+        if self.config.dtype not in paraformer.DTYPES:
+            raise EngineConfigError(f"ASR_DTYPE is {self.config.dtype!r}; use one of {', '.join(paraformer.DTYPES)}.")
+        if self.config.dtype != "fp32" and not self.device.startswith("cuda"):
+            log.warning("ASR_DTYPE=%s needs a CUDA device; running fp32 on %s.", self.config.dtype, self.device)
+            return "fp32"
+        return self.config.dtype
+
+    def _warm_up(self) -> None:
+        """One short decode, so the first job does not pay for CUDA kernel loading and tuning."""
+        import torch
+
+        noise = np.random.default_rng(0).normal(0, 0.1, 2 * SAMPLE_RATE).astype(np.float32)
+        with self._lock, quiet(), torch.inference_mode():
+            paraformer.decode(self._am, [pipeline.Piece(0, 0, 2000, noise)], None, self.dtype)
+            self._speech_ms(noise)
+
+    def _load_fast_vad(self) -> FastVad | None:
+        if self.config.vad_impl not in VAD_IMPLS:
+            raise EngineConfigError(f"ASR_VAD_IMPL is {self.config.vad_impl!r}; use one of {', '.join(VAD_IMPLS)}.")
+        if self.config.vad_impl != "fast":
+            return None
+        fast = FastVad(self._am.vad_model, self._am.vad_kwargs, self.device)
+        if fast.unsupported():
+            log.warning("ASR_VAD_IMPL=fast does not implement this VAD model's %s; using FunASR's VAD.",
+                        fast.unsupported())
+            return None
+        return fast
+
+    @property
+    def vad_impl(self) -> str:
+        """The VAD implementation in use ("fast" unless configured or forced back to "funasr")."""
+        return "fast" if self._fast_vad is not None else "funasr"
 
     # -- stage 1: CPU, any thread ---------------------------------------------------------------
 
@@ -203,7 +208,7 @@ class Engine:
         """VAD one file of 16 kHz mono float32 samples. Safe beside a running `recognize`."""
         started = time.perf_counter()
         samples = np.ascontiguousarray(audio, dtype=np.float32)
-        speech = self._speech_ms(samples) if samples.size else []
+        speech = self._speech_ms(samples)
         return Prepared(samples, tuple(speech), time.perf_counter() - started)
 
     def detect_speech(self, audio: np.ndarray) -> list[tuple[float, float]]:
@@ -213,6 +218,10 @@ class Engine:
     def _speech_ms(self, samples: np.ndarray) -> list[tuple[int, int]]:
         import torch
 
+        if len(samples) < _MIN_SAMPLES:  # no complete frame; FunASR's VAD would divide by zero
+            return []
+        if self._fast_vad is not None:
+            return self._fast_vad(samples)
         with self._vad_lock, quiet(), torch.inference_mode():
             out = self._am.inference(samples, model=self._am.vad_model, kwargs=self._am.vad_kwargs)
         return [(int(start), int(end)) for start, end in (out[0]["value"] if out else [])]
@@ -227,6 +236,13 @@ class Engine:
         processing_seconds is this call's wall time split in proportion to each file's length,
         plus that file's own prepare time.
         """
+        return [d.result if isinstance(d, Detailed) else d
+                for d in self.recognize_detailed(prepared, hotwords=hotwords, progress=progress, cancelled=cancelled)]
+
+    def recognize_detailed(self, prepared: Sequence[Prepared], *, hotwords: Sequence[str] = (),
+                           progress: Callable[[int, float], None] | None = None,
+                           cancelled: Callable[[int], bool] | None = None) -> list[Detailed | Cancelled]:
+        """`recognize`, with each file's token timestamps beside its result."""
         import torch
 
         hotword = " ".join(w.strip() for w in hotwords if w.strip()) or None
@@ -242,14 +258,14 @@ class Engine:
                 raise EngineError(str(e))
         elapsed = time.perf_counter() - started
         total = sum(len(p.samples) for p in prepared) or 1
-        for result, item in zip(results, prepared, strict=True):
-            if isinstance(result, TranscriptionResult):
-                result.audio_seconds = item.audio_seconds
-                result.processing_seconds = elapsed * len(item.samples) / total + item.prepare_seconds
+        for detailed, item in zip(results, prepared, strict=True):
+            if isinstance(detailed, Detailed):
+                detailed.result.audio_seconds = item.audio_seconds
+                detailed.result.processing_seconds = elapsed * len(item.samples) / total + item.prepare_seconds
         return results
 
     def _recognize(self, prepared: Sequence[Prepared], hotword: str | None, progress: Callable[[int, float], None],
-                   cancelled: Callable[[int], bool]) -> list[TranscriptionResult | Cancelled]:
+                   cancelled: Callable[[int], bool]) -> list[Detailed | Cancelled]:
         files = [_File(self._pieces(i, item)) for i, item in enumerate(prepared)]
         pieces = [p for f in files for p in f.pieces]
 
@@ -263,7 +279,7 @@ class Engine:
             todo = [pieces[i] for i in batch if not files[pieces[i].file].cancelled]
             if not todo:
                 continue
-            paraformer.decode(self._am, todo, hotword)
+            paraformer.decode(self._am, todo, hotword, self.dtype)
             for piece in todo:
                 f = files[piece.file]
                 f.done += 1
@@ -275,7 +291,10 @@ class Engine:
         for i, f in enumerate(files):
             if not f.pieces and not f.cancelled:
                 progress(i, 1.0)
-        return [Cancelled() if f.cancelled else self._assemble(f) for f in files]
+        live = [f for f in files if not f.cancelled]
+        raws = [pipeline.join_tokens([p.text for p in f.pieces if p.text]) for f in live]
+        punctuated = iter(self._punctuate(raws))
+        return [Cancelled() if f.cancelled else self._assemble(f, *next(punctuated)) for f in files]
 
     @staticmethod
     def _pieces(index: int, item: Prepared) -> list[pipeline.Piece]:
@@ -287,16 +306,14 @@ class Engine:
                 pieces.append(pipeline.Piece(index, start_ms, end_ms, item.samples[begin:end]))
         return pieces
 
-    def _punctuate(self, text: str) -> tuple[str, list[int] | None]:
-        if "punc" not in self.sources or not text:
-            return text, None
-        out = self._am.inference(text, model=self._am.punc_model, kwargs=self._am.punc_kwargs)
-        punc_ids = out[0].get("punc_array")
-        return out[0]["text"], (None if punc_ids is None else [int(x) for x in punc_ids])
+    def _punctuate(self, raws: list[str]) -> list[tuple[str, str, list[int] | None]]:
+        """(raw text, punctuated text, punctuation ids) per file, all files in one batch."""
+        if "punc" not in self.sources:
+            return [(raw, raw, None) for raw in raws]
+        marked = punctuation.punctuate_many(self._am.punc_model, self._am.punc_kwargs, raws)
+        return [(raw, text, ids) for raw, (text, ids) in zip(raws, marked, strict=True)]
 
-    def _assemble(self, f: _File) -> TranscriptionResult:
-        raw = pipeline.join_tokens([p.text for p in f.pieces if p.text])
-        text, punc_ids = self._punctuate(raw)
+    def _assemble(self, f: _File, raw: str, text: str, punc_ids: list[int] | None) -> Detailed:
         punc_list = getattr(self._am.punc_model, "punc_list", None)
         sentences = pipeline.build_sentences(f.pieces, punc_ids, punc_list) if raw else []
         if sentences and f.embeddings:
@@ -306,8 +323,9 @@ class Engine:
                           speaker=s.get("speaker", ""))
             for n, s in enumerate(sentences)
         ]
-        return TranscriptionResult(text=text, segments=segments, audio_seconds=0.0, processing_seconds=0.0,
-                                   models=dict(self.models))
+        result = TranscriptionResult(text=text, segments=segments, audio_seconds=0.0, processing_seconds=0.0,
+                                     models=dict(self.models))
+        return Detailed(result, [stamp for p in f.pieces for stamp in p.timestamps or []])
 
     # -- both stages ----------------------------------------------------------------------------
 

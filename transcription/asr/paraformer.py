@@ -5,6 +5,7 @@ torch is imported inside the functions: importing this module stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,8 +53,24 @@ def mask_batch_padding(model: Any) -> None:
     model.calc_predictor_timestamp = calc_predictor_timestamp
 
 
-def decode(am: Any, pieces: Sequence[pipeline.Piece], hotword: str | None) -> None:
+DTYPES = ("fp32", "fp16", "bf16")
+
+
+def autocast(device: str, dtype: str) -> Any:
+    """The precision context for the ASR model: fp32 as loaded, or CUDA autocast to half precision
+    (weights stay fp32; matrix products run in fp16/bf16, reductions and softmax in fp32)."""
+    import torch
+
+    if dtype == "fp32" or not device.startswith("cuda"):
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=torch.float16 if dtype == "fp16" else torch.bfloat16)
+
+
+def decode(am: Any, pieces: Sequence[pipeline.Piece], hotword: str | None, dtype: str = "fp32") -> None:
     """Recognise `pieces` in one batch; sets each piece's text and absolute token timestamps.
+
+    With no hotword the SeACo bias path (bias BLSTM, SeACo decoder) is not run at all: FunASR
+    skips it when its hotword list is None, and a blank list is passed as None.
 
     A batch the GPU has no memory for is halved until it fits: masked batches decode like single
     items, so the split changes nothing but memory.
@@ -62,18 +79,19 @@ def decode(am: Any, pieces: Sequence[pipeline.Piece], hotword: str | None) -> No
 
     kwargs = dict(am.kwargs)
     kwargs.pop("hotword", None)
-    if hotword:
+    if hotword and hotword.strip():
         kwargs["hotword"] = hotword
     try:
-        out = am.model.inference(data_in=[p.samples for p in pieces], key=[f"seg{i}" for i in range(len(pieces))],
-                                 **kwargs)
+        with autocast(str(kwargs.get("device", "cpu")), dtype):
+            out = am.model.inference(data_in=[p.samples for p in pieces],
+                                     key=[f"seg{i}" for i in range(len(pieces))], **kwargs)
     except torch.OutOfMemoryError:
         torch.cuda.empty_cache()
         if len(pieces) == 1:
             raise
         half = len(pieces) // 2
-        decode(am, pieces[:half], hotword)
-        decode(am, pieces[half:], hotword)
+        decode(am, pieces[:half], hotword, dtype)
+        decode(am, pieces[half:], hotword, dtype)
         return
     results = out[0] if out else []
     if not results:  # FunASR returns nothing when no item in the batch has a token

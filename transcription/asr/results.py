@@ -1,0 +1,72 @@
+"""What the engine hands back: results, prepared files, and the errors users see.
+
+Plain data, no torch: the web side imports these (e.g. to store a TranscriptionResult).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+
+
+class EngineError(Exception):
+    """A transcription failure; str(e) is shown to the user."""
+
+    transient: bool = False
+
+
+class EngineConfigError(EngineError):
+    """The configured models or device cannot be used; retrying will not help."""
+
+
+class TransientEngineError(EngineError):
+    """Worth retrying later (e.g. the GPU ran out of memory)."""
+
+    transient = True
+
+
+class Cancelled(Exception):
+    """A file whose cancel was requested: raised by transcribe(), returned in its slot by recognize()."""
+
+
+@dataclass
+class SegmentResult:
+    index: int
+    start: float
+    end: float
+    text: str
+    speaker: str
+
+
+@dataclass
+class TranscriptionResult:
+    text: str
+    segments: list[SegmentResult]
+    audio_seconds: float
+    processing_seconds: float
+    models: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Detailed:
+    """A result with the engine-internal detail behind it: every token's [start, end] in ms, in
+    time order (what FunASR's own loop returns as "timestamp"), for word timings and the bench."""
+
+    result: TranscriptionResult
+    timestamps: list[list[int]]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One file after the CPU stage: its samples and the speech regions the VAD found (ms)."""
+
+    samples: np.ndarray
+    speech_ms: tuple[tuple[int, int], ...]
+    prepare_seconds: float
+
+    @property
+    def audio_seconds(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
