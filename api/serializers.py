@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from portal.models import Project, Role, Team
 from transcription.models import Job, JobStatus, ReviewStatus, Segment, Transcript
+from transcription.services.job_options import job_speakers
 
 
 class DetailSerializer(serializers.Serializer):
@@ -66,6 +67,12 @@ class UploadFilesSerializer(serializers.Serializer):
     urgent = serializers.BooleanField(
         required=False, default=False,
         help_text=_("Put these files ahead of the fair-share order; only where the team allows urgent uploads."))
+    preset = serializers.CharField(required=False, allow_blank=True, max_length=64,
+                                   help_text=_("A model preset of this server (ASR_PRESETS); default: the project's."))
+    speakers = serializers.CharField(required=False, allow_blank=True, max_length=8,
+                                     help_text=_("off, auto or 2 to 10; default: the project's."))
+    hotwords = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                     help_text=_("Comma-separated words to favour, added to the project's hotwords."))
 
 
 class UploadedJobSerializer(serializers.Serializer):
@@ -88,18 +95,31 @@ class UploadRejectedSerializer(UploadResultSerializer):
     detail = serializers.CharField()
 
 
+class JobOptionsSerializer(serializers.Serializer):
+    preset = serializers.CharField()
+    speakers = serializers.CharField(help_text=_("off, auto or 2 to 10"))
+    hotwords = serializers.ListField(child=serializers.CharField(), help_text=_("The upload's own hotwords."))
+
+
 class JobSerializer(serializers.ModelSerializer):
     project = serializers.UUIDField(source="project_id")
     filename = serializers.CharField(source="media.original_name")
     queue_position = serializers.SerializerMethodField(
         help_text=_("1 = next to run; null unless queued."))
     transcript = serializers.SerializerMethodField(help_text=_("Transcript id once the job succeeded."))
+    options = serializers.SerializerMethodField(help_text=_("What the job was asked to use."))
 
     class Meta:
         model = Job
         fields = ["id", "project", "filename", "status", "progress", "queue_position", "attempts",
-                  "error", "audio_seconds", "created_at", "started_at", "finished_at", "transcript"]
+                  "error", "audio_seconds", "created_at", "started_at", "finished_at", "transcript", "options"]
         read_only_fields = fields
+
+    @extend_schema_field(JobOptionsSerializer)
+    def get_options(self, job: Job) -> dict:
+        options = job.options or {}
+        return {"preset": options.get("preset") or "", "speakers": job_speakers(options),
+                "hotwords": list(options.get("hotwords") or [])}
 
     def get_queue_position(self, job: Job) -> int | None:
         return self.context.get("queue_positions", {}).get(job.pk)

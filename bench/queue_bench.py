@@ -76,10 +76,11 @@ def setup_django(data_dir: Path, dirs: dict[str, Path], args: argparse.Namespace
 def run_side(name: str, files: list[tuple[Path, float]], project: Any, user: Any, *, batch_jobs: int,
              batch_seconds: float, prefetch: bool) -> dict[str, Any]:
     from transcription.models import Transcript
+    from transcription.services.job_options import upload_options
     from transcription.services.uploads import Intake, media_ingest
     from transcription.services.worker import worker_drain
 
-    intake = Intake(project=project, user=user)
+    intake = Intake(project=project, user=user, options=upload_options(project=project))
     jobs = [media_ingest(intake=intake, name=path.name, path=str(path)) for path, _seconds in files]
     wall, cpu = time.perf_counter(), time.process_time()
     claimed = worker_drain(worker=f"bench-{name}", batch_jobs=batch_jobs, batch_seconds=batch_seconds,

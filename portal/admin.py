@@ -18,6 +18,7 @@ from portal.admin_support import CascadingDeleteMixin, ServiceModelAdmin
 from portal.models import AuditEvent, Membership, Profile, Project, Role, Team
 from portal.services import teams as team_services
 from portal.services.accounts import user_delete
+from transcription.services.job_options import hotwords_parse
 
 User = get_user_model()
 
@@ -138,7 +139,7 @@ class ProjectAdmin(CascadingDeleteMixin, ServiceModelAdmin):
 
     def save_model(self, request, obj, form, change):
         words = obj.hotwords if isinstance(obj.hotwords, list) else [obj.hotwords or ""]
-        hotwords = team_services.hotwords_parse(text="\n".join(str(w) for w in words))
+        hotwords = hotwords_parse(text="\n".join(str(w) for w in words))
         if change:
             team_services.project_update(actor=self.actor(request), project=obj, name=obj.name, hotwords=hotwords)
         else:

@@ -6,7 +6,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Profile, Role
-from portal.services.teams import hotwords_parse
+from transcription.presets import presets_all, speakers_available
+from transcription.services.itn import ITN_CHOICES
+from transcription.services.job_options import SPEAKER_CHOICES, hotwords_parse, speakers_unavailable_reason
 
 
 class TeamForm(forms.Form):
@@ -21,6 +23,23 @@ class ProjectForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Names and terms the recogniser should favour, one per line."),
     )
+
+    preset = forms.ChoiceField(label=_("Model"), required=False,
+                               help_text=_("Used for new uploads unless an upload chooses another."))
+    speakers = forms.ChoiceField(label=_("Speakers"), choices=SPEAKER_CHOICES, initial="off", required=False)
+    itn = forms.ChoiceField(label=_("Numbers as digits"), choices=ITN_CHOICES, initial="auto", required=False,
+                            help_text=_("“二零二四年三月五日” reads “2024年3月5日” on the page, in search and in "
+                                        "exports; what the model said is kept."))
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - Django's form signature
+        super().__init__(*args, **kwargs)
+        presets = list(presets_all())
+        self.fields["preset"].choices = [(name, name) for name in presets]
+        if len(presets) < 2:
+            self.fields["preset"].widget = forms.HiddenInput()
+        if not speakers_available():
+            self.fields["speakers"].disabled = True
+            self.fields["speakers"].help_text = speakers_unavailable_reason()
 
     def clean_hotwords(self) -> list[str]:
         return hotwords_parse(text=self.cleaned_data.get("hotwords", ""))

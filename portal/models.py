@@ -68,6 +68,11 @@ class Project(models.Model):
     name = models.CharField(_("name"), max_length=100)
     # Words the ASR should favour (SeacoParaformer hotwords), one per entry.
     hotwords = models.JSONField(_("hotwords"), default=list, blank=True)
+    # Defaults for uploads (each upload may choose otherwise): an ASR_PRESETS name ("" = the first),
+    # speakers "off", "auto" or "2".."10", and numbers as digits "auto" (Chinese presets), "on", "off".
+    preset = models.CharField(_("model"), max_length=64, blank=True)
+    speakers = models.CharField(_("speakers"), max_length=8, default="off")
+    itn = models.CharField(_("numbers as digits"), max_length=4, default="auto")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -117,6 +122,9 @@ class AuditAction(models.TextChoices):
     WEBHOOK_REMOVE = "webhook.remove", _("removed webhook")
     WEBHOOK_PAUSE = "webhook.pause", _("paused or resumed webhook")
     TEAM_SETTINGS = "team.settings", _("changed team settings")
+    PROJECT_HOTWORDS = "project.hotwords", _("changed project hotwords")
+    TRANSCRIPT_REPLACE = "transcript.replace", _("replaced text")
+    SPEAKERS_RECLUSTER = "transcript.speakers", _("re-grouped speakers")
 
 
 class AuditLogImmutable(Exception):

@@ -271,6 +271,12 @@ ASR_WORKERS = envint("ASR_WORKERS", 1)
 ASR_NCPU = envint("ASR_NCPU", max(1, (os.cpu_count() or 1) // max(1, ASR_WORKERS)))
 ASR_BATCH_SECONDS = envint("ASR_BATCH_SECONDS", 120)
 ASR_HUB = os.getenv("ASR_HUB", "ms")
+# Model presets users choose per project or upload: "zh=paraformer-zh,en=paraformer-en;punc=ct-punc-c".
+# Each is NAME=ASR_MODEL with optional ;vad=…;punc=…;lang=… (defaults: ASR_VAD_MODEL, ASR_PUNC_MODEL,
+# the name as language). Empty: one preset, "default", from ASR_MODEL/ASR_VAD_MODEL/ASR_PUNC_MODEL.
+ASR_PRESETS = os.getenv("ASR_PRESETS", "")
+# Presets a worker process keeps loaded at once (the least recently used one is unloaded).
+ASR_MAX_ENGINES = envint("ASR_MAX_ENGINES", 2)
 ASR_VAD_IMPL = os.getenv("ASR_VAD_IMPL", "fast")  # fast | funasr
 ASR_DTYPE = os.getenv("ASR_DTYPE", "fp32")  # fp32 | fp16 | bf16 (half precision on CUDA only)
 # Keep torch from initialising CUDA through the driver in forking parents.

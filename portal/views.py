@@ -154,7 +154,8 @@ def project_create(request: HttpRequest, team_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         project = team_services.project_create(
             actor=Actor.from_request(request), team=team, name=form.cleaned_data["name"],
-            hotwords=form.cleaned_data["hotwords"],
+            hotwords=form.cleaned_data["hotwords"], preset=form.cleaned_data["preset"],
+            speakers=form.cleaned_data["speakers"] or "off", itn=form.cleaned_data["itn"] or "auto",
         )
         messages.success(request, _("Project created."))
         return redirect("project", project_id=project.id)
@@ -164,12 +165,15 @@ def project_create(request: HttpRequest, team_id: str) -> HttpResponse:
 @login_required
 def project_edit(request: HttpRequest, project_id: str) -> HttpResponse:
     project = get_project_for_user(request.user, project_id, manage=True)
-    initial = {"name": project.name, "hotwords": "\n".join(project.hotwords)}
+    initial = {"name": project.name, "hotwords": "\n".join(project.hotwords), "preset": project.preset,
+               "speakers": project.speakers, "itn": project.itn}
     form = ProjectForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         team_services.project_update(actor=Actor.from_request(request), project=project,
-                                     name=form.cleaned_data["name"],
-                                     hotwords=form.cleaned_data["hotwords"])
+                                     name=form.cleaned_data["name"], hotwords=form.cleaned_data["hotwords"],
+                                     preset=form.cleaned_data["preset"],
+                                     speakers=form.cleaned_data["speakers"] or project.speakers,
+                                     itn=form.cleaned_data["itn"] or project.itn)
         messages.success(request, _("Project saved."))
         return redirect("project", project_id=project.id)
     return render(request, "portal/project_form.html",

@@ -14,7 +14,7 @@ from transcription.models import Job, JobStatus
 pytestmark = pytest.mark.django_db
 
 JOB_FIELDS = {"id", "project", "filename", "status", "progress", "queue_position", "attempts", "error",
-              "audio_seconds", "created_at", "started_at", "finished_at", "transcript"}
+              "audio_seconds", "created_at", "started_at", "finished_at", "transcript", "options"}
 
 
 def test_it_shows_a_job_with_every_documented_field(project, alice, bob):

@@ -72,7 +72,7 @@ def test_it_documents_the_design_fields_and_token_auth(schema):
     assert props(schema, "Project") == {"id", "team", "name", "hotwords"}
     assert props(schema, "Job") == {"id", "project", "filename", "status", "progress", "queue_position",
                                     "attempts", "error", "audio_seconds", "created_at", "started_at",
-                                    "finished_at", "transcript"}
+                                    "finished_at", "transcript", "options"}
     assert props(schema, "Transcript") == {"id", "job", "text", "review_status", "segments"}
     assert props(schema, "Segment") == {"index", "start", "end", "text", "speaker"}
     assert props(schema, "UploadResult") == {"jobs", "rejected"}

@@ -132,7 +132,8 @@ def test_it_exports_srt(transcript, bob):
     event = AuditEvent.objects.get(action="transcript.export")
     # The same details as an export from the web page, and the edge it came through.
     assert event.actor == bob and event.detail == {"format": "srt", "timestamps": False, "speakers": False,
-                                                   "chinese": "", "punctuation": "", "via": "api"}
+                                                   "chinese": "", "punctuation": "", "itn": None, "max_chars": 0,
+                                                   "via": "api"}
 
 
 def test_it_exports_docx_with_options(transcript, alice):

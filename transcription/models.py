@@ -150,6 +150,7 @@ class Transcript(models.Model):
     job = models.OneToOneField(Job, models.CASCADE, related_name="transcript")
     text = models.TextField(blank=True)
     language = models.CharField(max_length=16, blank=True)
+    preset = models.CharField(max_length=64, blank=True)  # the ASR_PRESETS name it was made with
     review_status = models.CharField(
         max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT
     )
@@ -184,7 +185,14 @@ class Segment(models.Model):
     start = models.FloatField()
     end = models.FloatField()
     text = models.TextField(blank=True)
+    # The text with numbers as digits (inverse text normalisation), kept beside what the model
+    # said; equal to ``text`` once a person edited the segment (``verbatim``).
+    text_itn = models.TextField(blank=True)
+    verbatim = models.BooleanField(default=False)
     speaker = models.CharField(max_length=32, blank=True)
+    # [[text, start, end], ...] in seconds, per token (Chinese character or English word), from the
+    # engine; emptied when a person edits the text.
+    words = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["transcript", "index"]
@@ -194,6 +202,19 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.start:.2f}-{self.end:.2f}] {self.text[:40]}"
+
+
+class SpeakerEmbeddings(models.Model):
+    """What the speaker model computed during transcription, so speakers can be
+    re-clustered without transcribing again: one vector per chunk of speech."""
+
+    transcript = models.OneToOneField(Transcript, models.CASCADE, related_name="speaker_embeddings")
+    chunks = models.JSONField(default=list)  # [[start, end], ...] seconds, one per vector
+    dim = models.PositiveSmallIntegerField()
+    vectors = models.BinaryField()  # float32, len(chunks) x dim, little-endian
+
+    def __str__(self) -> str:
+        return f"{len(self.chunks)} speaker embeddings of {self.transcript_id}"
 
 
 class Revision(models.Model):

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from transcription.views import exports as export_views
+from transcription.views import glossary as glossary_views
 from transcription.views import media as media_views
 from transcription.views import ops as ops_views
 from transcription.views import projects
@@ -24,6 +25,10 @@ urlpatterns = [
     path("transcripts/<str:transcript_id>/speakers/", transcript_views.speakers_rename, name="transcript_speakers"),
     path("transcripts/<str:transcript_id>/review/", transcript_views.review_status, name="transcript_review"),
     path("transcripts/<str:transcript_id>/export/", export_views.transcript_download, name="transcript_export"),
+    path("transcripts/<str:transcript_id>/replace/", glossary_views.transcript_replace, name="transcript_replace"),
+    path("projects/<str:project_id>/glossary/", glossary_views.project_glossary, name="project_glossary"),
+    path("projects/<str:project_id>/hotwords/add/", glossary_views.project_hotwords_add_view,
+         name="project_hotwords_add"),
     path("media/<str:media_id>/", media_views.media_file, name="media_file"),
     path("search/", search_views.search, name="search"),
     path("projects/<str:project_id>/exports/", export_views.project_exports, name="project_exports"),

@@ -24,7 +24,8 @@ from api.throttling import UploadThrottle
 from portal.access import get_project_for_user, get_team_for_user, projects_for_user
 from portal.actor import Actor, Via
 from portal.models import Project
-from portal.services.teams import hotwords_parse, project_create
+from portal.services.teams import project_create
+from transcription.services.job_options import hotwords_parse
 from transcription.services.uploads import upload_handlers_install, uploads_accept
 
 ERRORS = {401: DetailSerializer, 403: DetailSerializer, 404: DetailSerializer}
@@ -89,10 +90,14 @@ class ProjectUploadView(APIView):
         if not files:
             return Response({"detail": _('Attach one or more files in "file" fields.'),
                              "jobs": [], "rejected": []}, status=status.HTTP_400_BAD_REQUEST)
-        options = UploadFilesSerializer(data={"urgent": request.data.get("urgent", False)}, partial=True)
+        fields = {name: request.data[name] for name in ("urgent", "preset", "speakers", "hotwords")
+                  if name in request.data}
+        options = UploadFilesSerializer(data=fields, partial=True)
         options.is_valid(raise_exception=True)
+        chosen = options.validated_data
         result = uploads_accept(actor=Actor.from_request(request._request, via=Via.API), project=project,
-                                files=files, urgent=options.validated_data.get("urgent", False))
+                                files=files, urgent=chosen.get("urgent", False), preset=chosen.get("preset") or None,
+                                speakers=chosen.get("speakers") or None, hotwords=chosen.get("hotwords") or None)
         body = {
             "jobs": [{"id": job.pk, "filename": job.media.original_name, "status": job.status}
                      for job in result.jobs],

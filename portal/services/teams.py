@@ -13,6 +13,7 @@ from portal.errors import Invalid, NotAllowed
 from portal.models import AuditAction, Membership, Project, Role, Team
 from portal.services.audit import audit_record
 from transcription.models import MediaFile, ProjectExport
+from transcription.services.job_options import preset_check, speakers_parse
 from transcription.services.media import media_delete_files
 
 
@@ -147,24 +148,37 @@ def ensure_another_owner(membership: Membership) -> None:
         raise Invalid(_("A team needs at least one owner. Make someone else an owner first."))
 
 
-def hotwords_parse(*, text: str) -> list[str]:
-    """One hotword per line or comma; blanks and duplicates dropped."""
-    words: list[str] = []
-    for chunk in text.replace(",", "\n").replace("，", "\n").splitlines():
-        word = chunk.strip()
-        if word and word not in words:
-            words.append(word[:50])
-    return words[:200]
+def _defaults(preset: str | None, speakers: str | None, itn: str | None) -> dict[str, str]:
+    """Checked project defaults for uploads (only those given)."""
+    out: dict[str, str] = {}
+    if preset is not None:
+        out["preset"] = preset_check(preset) if preset else ""
+    if speakers is not None:
+        out["speakers"] = speakers_parse(speakers)
+    if itn is not None:
+        if itn not in ("auto", "on", "off"):
+            raise Invalid(_("Numbers as digits must be auto, on or off."))
+        out["itn"] = itn
+    return out
 
 
-def project_create(*, actor: Actor, team: Team, name: str, hotwords: list[str] | None = None) -> Project:
-    return Project.objects.create(team=team, name=name.strip(), created_by=actor.user, hotwords=hotwords or [])
+def project_create(*, actor: Actor, team: Team, name: str, hotwords: list[str] | None = None,
+                   preset: str | None = None, speakers: str | None = None, itn: str | None = None) -> Project:
+    return Project.objects.create(team=team, name=name.strip(), created_by=actor.user, hotwords=hotwords or [],
+                                  **_defaults(preset, speakers, itn))
 
 
-def project_update(*, actor: Actor, project: Project, name: str, hotwords: list[str]) -> Project:
-    project.name = name.strip()
-    project.hotwords = hotwords
-    project.save(update_fields=["name", "hotwords"])
+def project_update(*, actor: Actor, project: Project, name: str, hotwords: list[str], preset: str | None = None,
+                   speakers: str | None = None, itn: str | None = None) -> Project:
+    fields = {"name": name.strip(), "hotwords": hotwords, **_defaults(preset, speakers, itn)}
+    before = list(project.hotwords or [])
+    for key, value in fields.items():
+        setattr(project, key, value)
+    project.save(update_fields=list(fields))
+    if before != hotwords:
+        audit_record(actor=actor, action=AuditAction.PROJECT_HOTWORDS, team=project.team, obj=project,
+                     detail={"added": [w for w in hotwords if w not in before],
+                             "removed": [w for w in before if w not in hotwords]})
     return project
 
 

@@ -72,8 +72,24 @@
       if (scroll) ensureVisible(li, false);
     }
   }
+  // The word being spoken, where the model gave word times.
+  let currentWord = null;
+  function syncWord(t) {
+    let word = null;
+    if (current) {
+      for (const w of current.querySelectorAll(".w")) {
+        if (parseFloat(w.dataset.start) <= t && t < parseFloat(w.dataset.end)) { word = w; break; }
+      }
+    }
+    if (word === currentWord) return;
+    if (currentWord) currentWord.classList.remove("current-word");
+    currentWord = word;
+    if (word) word.classList.add("current-word");
+  }
   function sync() {
-    if (player) setCurrent(segmentAt(player.currentTime), !player.paused);
+    if (!player) return;
+    setCurrent(segmentAt(player.currentTime), !player.paused);
+    syncWord(player.currentTime);
   }
 
   function seek(li, play) {
@@ -143,6 +159,13 @@
       // Selecting text to copy it is not a click to seek.
       const selection = window.getSelection();
       if (selection && !selection.isCollapsed && li.contains(selection.anchorNode)) return;
+      const word = event.target.closest(".w");
+      if (word && player) {
+        player.currentTime = parseFloat(word.dataset.start) || 0;
+        setCurrent(li, false);
+        syncWord(player.currentTime);
+        return;
+      }
       seek(li, false);
     });
   }

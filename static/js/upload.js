@@ -86,7 +86,7 @@
       data.append("files", entry.file, entry.file.name);
       // The form's options (urgent, ...) go with every file.
       Array.prototype.forEach.call(form.querySelectorAll("[data-upload-option]"), function (field) {
-        if (field.type === "checkbox" ? field.checked : field.value) {
+        if (!field.disabled && (field.type === "checkbox" ? field.checked : field.value)) {
           data.append(field.name, field.type === "checkbox" ? "1" : field.value);
         }
       });

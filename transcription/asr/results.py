@@ -39,6 +39,8 @@ class SegmentResult:
     end: float
     text: str
     speaker: str
+    # (token text, start s, end s) per Chinese character or English word, where the model gave times
+    words: list[tuple[str, float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +50,8 @@ class TranscriptionResult:
     audio_seconds: float
     processing_seconds: float
     models: dict[str, str] = field(default_factory=dict)
+    language: str = ""
+    preset: str = ""
 
 
 @dataclass

@@ -9,7 +9,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from django.utils import timezone
@@ -23,7 +23,9 @@ from portal.errors import Invalid
 from portal.models import AuditAction
 from portal.services.audit import audit_record
 from transcription.models import Segment, Transcript
+from transcription.services.cues import split_cue
 from transcription.services.filenames import safe_filename, safe_stem
+from transcription.services.itn import itn_enabled, segment_digits, segment_shown
 from transcription.text import clock, is_cjk, join_texts, to_simplified, to_traditional
 
 EXPORT_FORMATS = ("txt", "docx", "srt", "vtt", "json")
@@ -35,6 +37,7 @@ CONTENT_TYPES = {
     "json": "application/json",
 }
 CHINESE_CHOICES = ("", "simplified", "traditional")
+MIN_CUE_CHARS, MAX_CUE_CHARS = 10, 200
 PUNCTUATION_CHOICES = ("", "full", "half")
 
 
@@ -48,12 +51,17 @@ class ExportOptions:
     speakers: bool = False
     chinese: Literal["", "simplified", "traditional"] = ""
     punctuation: Literal["", "full", "half"] = ""
+    itn: bool | None = None  # numbers as digits; None: the project's choice
+    max_chars: int = 0  # srt/vtt: split longer cues at word boundaries; 0: one cue per segment
 
     def __post_init__(self) -> None:
         if self.chinese not in CHINESE_CHOICES:
             raise ExportError(f"Unknown Chinese conversion {self.chinese!r}.")
         if self.punctuation not in PUNCTUATION_CHOICES:
             raise ExportError(f"Unknown punctuation style {self.punctuation!r}.")
+        if self.max_chars and not MIN_CUE_CHARS <= self.max_chars <= MAX_CUE_CHARS:
+            raise ExportError(_("max_chars must be 0 (no limit) or from %(min)d to %(max)d.") % {
+                "min": MIN_CUE_CHARS, "max": MAX_CUE_CHARS})
 
     @classmethod
     def from_query(cls, params: object) -> ExportOptions:
@@ -64,11 +72,19 @@ class ExportOptions:
         def flag(name: str) -> bool:
             return str(get(name) or "").lower() in ("1", "true", "on", "yes")
 
+        itn = str(get("itn") or "").lower()
+        if itn not in ("", "1", "true", "on", "yes", "0", "false", "off", "no"):
+            raise ExportError(_("itn must be true or false."))
+        max_chars = str(get("max_chars") or "0").strip()
+        if not max_chars.isdigit():
+            raise ExportError(_("max_chars must be a whole number."))
         return cls(
             timestamps=flag("timestamps"),
             speakers=flag("speakers"),
             chinese=(get("chinese") or ""),
             punctuation=(get("punctuation") or ""),
+            itn=None if not itn else itn in ("1", "true", "on", "yes"),
+            max_chars=int(max_chars),
         )
 
 
@@ -87,6 +103,9 @@ class _Line:
     text: str
     speaker: str  # engine label
     speaker_name: str  # display name
+    words: list[tuple[str, float, float]] = field(default_factory=list)  # the model's tokens and times
+    raw: str = ""  # what the model said (or the person typed), before any display transform
+    digits: bool = False  # whether numbers are shown as digits in this line
 
 
 # --- text transforms ----------------------------------------------------------
@@ -167,19 +186,33 @@ def vtt_time(seconds: float) -> str:
 
 def _lines(transcript: Transcript, options: ExportOptions) -> list[_Line]:
     names = transcript.speaker_names or {}
+    itn = options.itn if options.itn is not None else itn_enabled(transcript=transcript)
     segments: Iterable[Segment] = transcript.segments.order_by("index")
     return [
         _Line(
             index=seg.index,
             start=seg.start,
             end=max(seg.end, seg.start),
-            text=transform_text(seg.text.strip(), options),
+            text=transform_text(segment_shown(seg, itn=itn).strip(), options),
             speaker=seg.speaker,
             speaker_name=transform_text(names.get(seg.speaker) or seg.speaker, options)
             if seg.speaker else "",
+            words=[(w, a, b) for w, a, b in (seg.words or [])],
+            raw=seg.text.strip(),
+            digits=itn and not seg.verbatim,
         )
         for seg in segments
     ]
+
+
+def cue_pieces(lines: list[_Line], options: ExportOptions) -> Iterator[tuple[_Line, float, float, str]]:
+    """Subtitle cues: each line, cut to options.max_chars at word boundaries."""
+    for line in lines:
+        if not options.max_chars or len(line.text) <= options.max_chars:
+            yield line, line.start, line.end, line.text
+            continue
+        for piece, start, end in split_cue(line.raw, line.start, line.end, line.words, options.max_chars):
+            yield line, start, end, transform_text(segment_digits(piece) if line.digits else piece, options)
 
 
 def _turns(lines: list[_Line]) -> Iterator[list[_Line]]:
@@ -212,9 +245,9 @@ def _txt(lines: list[_Line], options: ExportOptions) -> str:
 
 def _srt(lines: list[_Line], options: ExportOptions) -> str:
     cues = []
-    for n, line in enumerate(lines, start=1):
+    for n, (line, start, end, text) in enumerate(cue_pieces(lines, options), start=1):
         who = f"{line.speaker_name}: " if options.speakers and line.speaker_name else ""
-        cues.append(f"{n}\n{srt_time(line.start)} --> {srt_time(line.end)}\n{who}{line.text}\n")
+        cues.append(f"{n}\n{srt_time(start)} --> {srt_time(end)}\n{who}{text}\n")
     return "\n".join(cues)
 
 
@@ -224,11 +257,11 @@ def _vtt_escape(text: str) -> str:
 
 def _vtt(lines: list[_Line], options: ExportOptions) -> str:
     cues = ["WEBVTT\n"]
-    for line in lines:
-        text = _vtt_escape(line.text)
+    for n, (line, start, end, piece) in enumerate(cue_pieces(lines, options), start=1):
+        text = _vtt_escape(piece)
         if options.speakers and line.speaker_name:
             text = f"<v {_vtt_escape(line.speaker_name)}>{text}"
-        cues.append(f"{line.index + 1}\n{vtt_time(line.start)} --> {vtt_time(line.end)}\n{text}\n")
+        cues.append(f"{n}\n{vtt_time(start)} --> {vtt_time(end)}\n{text}\n")
     return "\n".join(cues)
 
 
@@ -263,7 +296,8 @@ def _json(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
         "options": asdict(options),
         "segments": [
             {"index": line.index, "start": line.start, "end": line.end, "text": line.text,
-             "speaker": line.speaker, "speaker_name": line.speaker_name}
+             "speaker": line.speaker, "speaker_name": line.speaker_name,
+             "words": [{"text": w, "start": a, "end": b} for w, a, b in line.words]}
             for line in lines
         ],
     }

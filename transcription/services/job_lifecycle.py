@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from transcription import job_states
 from transcription.job_states import JobStatus, Outcome
 from transcription.models import Job, JobAttempt, Segment, Transcript
+from transcription.services.itn import segment_digits
 from transcription.services.notifications import job_notify_finished
 from transcription.services.wakeups import job_enqueue_wakeup
 from transcription.text import join_texts
@@ -94,10 +95,12 @@ def job_finish(*, job_id: Any, worker: str, attempt: int, result: TranscriptionR
             # The transcript's text is its segments joined, the same rule an edit rebuilds it with.
             transcript = Transcript.objects.create(
                 job=job, text=join_texts(s.text for s in result.segments), audio_seconds=result.audio_seconds,
+                language=result.language, preset=result.preset,
             )
             Segment.objects.bulk_create(
-                [Segment(transcript=transcript, index=s.index, start=s.start, end=s.end,
-                         text=s.text, speaker=s.speaker or "") for s in result.segments],
+                [Segment(transcript=transcript, index=s.index, start=s.start, end=s.end, text=s.text,
+                         text_itn=segment_digits(s.text), speaker=s.speaker or "",
+                         words=[[w, round(a, 3), round(b, 3)] for w, a, b in s.words]) for s in result.segments],
                 batch_size=500,
             )
             models_used = dict(result.models)

@@ -1,10 +1,66 @@
-"""What a job asks of the engine (Job.options with its project's settings),
-and which jobs may share one engine call."""
+"""What a job asks of the engine — the model preset, speakers, hotwords —
+from its upload with the project's defaults, and which jobs may share one
+engine call."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from portal.errors import Invalid
+from transcription.presets import presets_all, speakers_available
+
+SPEAKER_COUNTS = tuple(str(n) for n in range(2, 11))
+SPEAKER_CHOICES = (("off", gettext_lazy("Off")), ("auto", gettext_lazy("Detect automatically")),
+                   *((n, gettext_lazy("Exactly %(n)s") % {"n": n}) for n in SPEAKER_COUNTS))
+
+
+def hotwords_parse(*, text: str) -> list[str]:
+    """One hotword per line or comma; blanks and duplicates dropped."""
+    words: list[str] = []
+    for chunk in text.replace(",", "\n").replace("，", "\n").splitlines():
+        word = chunk.strip()
+        if word and word not in words:
+            words.append(word[:50])
+    return words[:200]
+
+
+def speakers_parse(value: Any) -> str:
+    """"off", "auto" or "2".."10"; anything else is refused with the reason."""
+    text = str(value).strip().lower()
+    if text in ("off", "auto", *SPEAKER_COUNTS):
+        return text
+    raise Invalid(_("speakers must be off, auto or a number from 2 to 10 (got %(value)s).") % {"value": value})
+
+
+def speakers_unavailable_reason() -> str:
+    return _("Speaker detection is not available on this server: no speaker model is configured (ASR_SPK_MODEL).")
+
+
+def preset_check(name: str) -> str:
+    presets = presets_all()
+    if name not in presets:
+        raise Invalid(_("Unknown model preset %(name)s; choose one of: %(choices)s.") % {
+            "name": name, "choices": ", ".join(presets)})
+    return name
+
+
+def upload_options(*, project: Any, preset: str | None = None, speakers: str | None = None,
+                   hotwords: str | None = None) -> dict[str, Any]:
+    """The options of a new job: the upload's choices, else the project's
+    defaults. Raises Invalid with a message for a bad value."""
+    name = preset_check(preset) if preset else (project.preset if project.preset in presets_all()
+                                                 else next(iter(presets_all())))
+    count = speakers_parse(speakers) if speakers not in (None, "") else speakers_parse(project.speakers or "off")
+    if count != "off" and not speakers_available():
+        if speakers not in (None, ""):
+            raise Invalid(speakers_unavailable_reason())
+        count = "off"  # a project default the server can no longer honour
+    words = hotwords_parse(text=hotwords or "")
+    return {"preset": name, "speakers": count, "hotwords": words}
 
 
 def job_hotwords(*, project_hotwords: Iterable[Any], options: Mapping[str, Any] | None) -> list[str]:
@@ -13,9 +69,30 @@ def job_hotwords(*, project_hotwords: Iterable[Any], options: Mapping[str, Any] 
     return list(dict.fromkeys(w.strip() for w in words if isinstance(w, str) and w.strip()))
 
 
+def job_speakers(options: Mapping[str, Any] | None) -> str:
+    """"off", "auto" or "2".."10" (old jobs' {"diarization": bool} read as off/auto)."""
+    options = options or {}
+    if "speakers" in options:
+        return str(options["speakers"])
+    return "auto" if options.get("diarization") else "off"
+
+
 def batch_key(*, project_hotwords: Iterable[Any], options: Mapping[str, Any] | None) -> Hashable:
     """Jobs with equal keys can be transcribed in one engine call: the same
-    hotword set and the same diarization choice."""
+    preset, hotword set and speaker choice."""
     options = options or {}
-    speakers = options.get("speakers", options.get("diarization"))
-    return (tuple(sorted(job_hotwords(project_hotwords=project_hotwords, options=options))), str(speakers or ""))
+    return (str(options.get("preset") or ""),
+            tuple(sorted(job_hotwords(project_hotwords=project_hotwords, options=options))),
+            job_speakers(options))
+
+
+def upload_choices(*, project: Any) -> dict[str, Any]:
+    """What the upload form offers, with the project's defaults selected."""
+    presets = presets_all()
+    return {
+        "presets": [(name, name) for name in presets] if len(presets) > 1 else [],
+        "preset": project.preset if project.preset in presets else next(iter(presets)),
+        "speakers": SPEAKER_CHOICES,
+        "speakers_default": project.speakers if speakers_available() else "off",
+        "speakers_unavailable": "" if speakers_available() else speakers_unavailable_reason(),
+    }

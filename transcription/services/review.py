@@ -13,6 +13,7 @@ from portal.errors import Conflict, Invalid, NotFound
 from portal.models import AuditAction
 from portal.services.audit import audit_record
 from transcription.models import ReviewStatus, Revision, Segment, Transcript
+from transcription.services.itn import itn_enabled, segment_digits, segment_shown
 from transcription.text import join_texts
 
 MAX_SEGMENT_CHARS = 5000
@@ -87,23 +88,46 @@ def _normalise(text: str) -> str:
 
 
 def _set_segment_text(*, actor: Actor, transcript: Transcript, segment: Segment, text: str,
-                      restored_from: Revision | None) -> Segment:
+                      restored_from: Revision | None, audit: bool = True) -> Segment:
     before = segment.text
     if text == before:
         return segment
+    machine = segment.revisions.order_by("created_at", "id").values_list("before", flat=True).first()
     segment.text = text
-    segment.save(update_fields=["text"])
+    # Back to what the model said: digits as the model's text gets them. Anything else is a
+    # person's text, kept as typed; its word times no longer fit it.
+    segment.verbatim = text != (machine if machine is not None else before)
+    segment.text_itn = text if segment.verbatim else segment_digits(text)
+    segment.words = [] if segment.verbatim else segment.words
+    segment.save(update_fields=["text", "text_itn", "verbatim", "words"])
     Revision.objects.create(
         transcript=transcript, segment=segment, author=actor.user,
         before=before, after=text, restored_from=restored_from,
     )
     transcript_text_rebuild(transcript=transcript)
-    detail = {"segment": segment.index}
-    if restored_from is not None:
-        detail["restored_revision"] = restored_from.pk
-    audit_record(actor=actor, action=AuditAction.TRANSCRIPT_EDIT, team=transcript.job.project.team,
-                 obj=transcript, detail=detail)
+    if audit:
+        detail = {"segment": segment.index}
+        if restored_from is not None:
+            detail["restored_revision"] = restored_from.pk
+        audit_record(actor=actor, action=AuditAction.TRANSCRIPT_EDIT, team=transcript.job.project.team,
+                     obj=transcript, detail=detail)
     return segment
+
+
+def segment_replace_text(*, actor: Actor, transcript: Transcript, index: int, find: str, replace: str) -> bool:
+    """Replace ``find`` in one segment's shown text (a revision; the caller
+    writes one audit record for the whole replace). False if nothing changed."""
+    with transaction.atomic():
+        _check_unlocked(_locked_transcript(transcript))
+        segment = transcript.segments.filter(index=index).first()
+        if segment is None:
+            return False
+        shown = segment_shown(segment, itn=itn_enabled(transcript=transcript))
+        if find not in shown:
+            return False
+        _set_segment_text(actor=actor, transcript=transcript, segment=segment, text=shown.replace(find, replace),
+                          restored_from=None, audit=False)
+    return True
 
 
 def segment_edit(*, actor: Actor, transcript: Transcript, index: int, text: str,
@@ -116,7 +140,11 @@ def segment_edit(*, actor: Actor, transcript: Transcript, index: int, text: str,
         segment = transcript.segments.filter(index=index).first()
         if segment is None:
             raise SegmentMissing(_("Not found."))
-        if expected is not None and _normalise(expected) != segment.text and text != segment.text:
+        # The editor shows (and a person edits) the text as the page shows it.
+        shown = segment_shown(segment, itn=itn_enabled(transcript=transcript))
+        if text in (shown, segment.text):
+            return segment
+        if expected is not None and _normalise(expected) not in (shown, segment.text):
             raise EditConflict(segment)
         return _set_segment_text(actor=actor, transcript=transcript, segment=segment, text=text,
                                  restored_from=None)

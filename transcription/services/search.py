@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from portal.access import User
 from transcription.access import transcripts_for_user
 from transcription.models import Segment, Transcript
+from transcription.services.itn import itn_enabled, segment_shown
 from transcription.text import to_simplified, to_traditional
 
 MAX_QUERY_CHARS = 200
@@ -90,7 +91,8 @@ def transcripts_search(*, user: User, query: str, limit: int = 200) -> SearchRes
         any_text = Q()
         any_name = Q()
         for variant in variants:
-            any_text |= Q(text__icontains=variant)
+            # Numbers match as spoken or as digits ("二零二四" or "2024").
+            any_text |= Q(text__icontains=variant) | Q(text_itn__icontains=variant)
             any_name |= Q(job__media__original_name__icontains=variant)
         segment_filter &= any_text
         name_filter &= any_name
@@ -101,10 +103,14 @@ def transcripts_search(*, user: User, query: str, limit: int = 200) -> SearchRes
     )
     total = segments.count()
     groups: dict[object, SearchGroup] = {}
+    digits: dict[object, bool] = {}
     for segment in segments[:limit]:
         group = groups.setdefault(segment.transcript_id, SearchGroup(transcript=segment.transcript))
         speaker = segment.transcript.speaker_label(segment.speaker) if segment.speaker else ""
-        group.hits.append(SearchHit(segment=segment, snippet=highlight(segment.text, terms), speaker_name=speaker))
+        if segment.transcript_id not in digits:
+            digits[segment.transcript_id] = itn_enabled(transcript=segment.transcript)
+        shown = segment_shown(segment, itn=digits[segment.transcript_id])
+        group.hits.append(SearchHit(segment=segment, snippet=highlight(shown, terms), speaker_name=speaker))
     by_name = (
         visible.filter(name_filter)
         .select_related("job__media", "job__project__team")

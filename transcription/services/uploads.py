@@ -40,6 +40,7 @@ from portal.models import Project
 from transcription import job_states
 from transcription.asr.audio import MediaError, probe
 from transcription.models import Job, MediaFile
+from transcription.services.job_options import upload_options
 from transcription.services.media import media_delete_files
 from transcription.services.wakeups import job_enqueue_wakeup
 from transcription.services.zips import MemberDamaged, ZipRejected, zip_extract, zip_open, zip_plan
@@ -223,14 +224,18 @@ def _local_path(upload: UploadedFile) -> Iterator[tuple[str, File | None]]:
         yield tmp.name, None
 
 
-def uploads_accept(*, actor: Actor, project: Project, files: Iterable[UploadedFile],
-                   urgent: bool = False) -> UploadResult:
+def uploads_accept(*, actor: Actor, project: Project, files: Iterable[UploadedFile], urgent: bool = False,
+                   preset: str | None = None, speakers: str | None = None,
+                   hotwords: str | None = None) -> UploadResult:
     """Turn uploaded files into jobs. The caller has checked that the actor
     may write to ``project``. ``urgent`` puts them ahead of the fair-share
-    order, where the team allows it."""
+    order, where the team allows it; preset, speakers and hotwords (comma
+    separated, added to the project's) override the project's defaults.
+    A bad option is refused (Invalid) before any file is read."""
     if urgent and not project.team.allow_urgent:
         raise NotAllowed(_("This team does not allow urgent uploads; an owner or admin can turn them on."))
-    intake = Intake(project=project, user=actor.user, urgent=urgent)
+    options = upload_options(project=project, preset=preset, speakers=speakers, hotwords=hotwords)
+    intake = Intake(project=project, user=actor.user, urgent=urgent, options=options)
     result = UploadResult()
     for upload in files:
         name = display_name(upload.name or "")

@@ -20,6 +20,7 @@ from portal.middleware import wants_json
 from transcription import job_states
 from transcription.job_states import JobStatus
 from transcription.services.job_actions import jobs_retry_failed
+from transcription.services.job_options import upload_choices
 from transcription.services.queue import jobs_with_queue_info
 from transcription.services.uploads import max_upload_bytes, upload_handlers_install, uploads_accept
 
@@ -59,6 +60,7 @@ def project_detail(request: HttpRequest, project_id: str) -> HttpResponse:
     context = _jobs_context(request, project)
     context["max_upload_mb"] = settings.MAX_UPLOAD_MB
     context["max_upload_bytes"] = max_upload_bytes()
+    context["upload_choices"] = upload_choices(project=project)
     return render(request, "transcription/project_detail.html", context)
 
 
@@ -89,7 +91,9 @@ def _project_upload(request: HttpRequest, project_id: str) -> HttpResponse:
         messages.error(request, _("Choose one or more files."))
         return redirect("project", project_id=project.pk)
     result = uploads_accept(actor=Actor.from_request(request), project=project, files=files,
-                            urgent=request.POST.get("urgent") in ("1", "on", "true"))
+                            urgent=request.POST.get("urgent") in ("1", "on", "true"),
+                            preset=request.POST.get("preset") or None, speakers=request.POST.get("speakers") or None,
+                            hotwords=request.POST.get("hotwords") or None)
     if wants_json(request):
         return JsonResponse({
             "jobs": [{"id": str(job.pk), "filename": job.media.original_name, "status": job.status}

@@ -19,7 +19,10 @@ from portal.actor import Actor
 from transcription.access import get_transcript_for_user
 from transcription.models import ReviewStatus, Segment, Transcript
 from transcription.services import review
+from transcription.services.cues import word_spans
 from transcription.services.exports import EXPORT_FORMATS
+from transcription.services.glossary import correction_of
+from transcription.services.itn import itn_enabled, segment_shown
 from transcription.templatetags.transcript_tags import SPEAKER_COLOURS
 
 # Bad input on the page is answered 422, which transcript.js shows in place
@@ -51,11 +54,17 @@ def _speaker_colours(transcript: Transcript) -> dict[str, int]:
 
 def _decorate(transcript: Transcript, segments: list[Segment],
               colours: dict[str, int] | None = None) -> list[Segment]:
-    """Attach what the segment template shows: display name and colour."""
+    """Attach what the segment template shows: display name, colour, the
+    text as shown (numbers as digits where the project wants them) and, where
+    the model's word times fit that text, its words."""
     colours = colours if colours is not None else _speaker_colours(transcript)
+    itn = itn_enabled(transcript=transcript)
     for segment in segments:
         segment.speaker_name = transcript.speaker_label(segment.speaker) if segment.speaker else ""
         segment.colour = colours.get(segment.speaker, 0)
+        segment.shown = segment_shown(segment, itn=itn)
+        spans = word_spans(segment.text, segment.words) if segment.words and segment.shown == segment.text else None
+        segment.word_pieces = [(segment.text[a:b], start, end) for a, b, start, end in spans] if spans else []
     return segments
 
 
@@ -75,10 +84,19 @@ def _transcript_url(transcript: Transcript, index: int | None = None) -> str:
     return f"{url}#seg-{index}" if index is not None else url
 
 
+def _hotword_offer(transcript: Transcript, before: str, after: str) -> str:
+    """The phrase an edit put in, if it is worth offering as a project hotword."""
+    pair = correction_of(before, after)
+    if pair is None or pair[1] in (transcript.job.project.hotwords or []):
+        return ""
+    return pair[1]
+
+
 def _segment_response(request: HttpRequest, transcript: Transcript, segment: Segment, *,
-                      error: str = "", status: int = 200) -> HttpResponse:
+                      error: str = "", status: int = 200, offer: str = "") -> HttpResponse:
     return render(request, "transcription/partials/transcript_segment.html", {
         "transcript": transcript, "seg": segment, "can_edit": _can_edit(transcript), "error": error,
+        "offer": offer,
     }, status=status)
 
 
@@ -129,6 +147,7 @@ def segment_detail(request: HttpRequest, transcript_id: str, index: int) -> Http
         return _segment_response(request, transcript, _segment(transcript, index))
     transcript = get_transcript_for_user(request.user, transcript_id, write=True)
     segment = _segment(transcript, index)
+    shown_before = segment.shown
     text = request.POST.get("text", "")
     base = request.POST.get("base")
     try:
@@ -141,14 +160,15 @@ def segment_detail(request: HttpRequest, transcript_id: str, index: int) -> Http
         return _segment_response(request, transcript, segment, error=exc.message, status=exc.status)
     except review.EditConflict as exc:
         current = _decorate(transcript, [exc.segment])[0]
-        return _form_response(request, transcript, current, text=text, base=current.text,
+        return _form_response(request, transcript, current, text=text, base=current.shown,
                               error=exc.message, status=exc.status)
     except review.SegmentInvalid as exc:
-        return _form_response(request, transcript, segment, text=text, base=base or segment.text,
+        return _form_response(request, transcript, segment, text=text, base=base or segment.shown,
                               error=exc.message, status=INVALID_IN_PLACE)
     if not _is_htmx(request):
         return redirect(_transcript_url(transcript, index))
-    return _segment_response(request, transcript, _segment(transcript, segment.index))
+    return _segment_response(request, transcript, _segment(transcript, segment.index),
+                             offer=_hotword_offer(transcript, shown_before, segment.text))
 
 
 @login_required
@@ -162,7 +182,7 @@ def segment_edit_form(request: HttpRequest, transcript_id: str, index: int) -> H
             messages.error(request, message)
             return redirect(_transcript_url(transcript, index))
         return _segment_response(request, transcript, segment, error=message, status=409)
-    return _form_response(request, transcript, segment, text=segment.text, base=segment.text)
+    return _form_response(request, transcript, segment, text=segment.shown, base=segment.shown)
 
 
 def _revisions_context(transcript: Transcript, segment: Segment) -> dict[str, object]:

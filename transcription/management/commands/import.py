@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.models import Project
+from transcription.services.job_options import upload_options
 from transcription.services.uploads import Intake, UploadResult, display_name, ingest_path
 
 
@@ -42,6 +43,7 @@ class Command(BaseCommand):
             if owner is None:
                 raise CommandError(f"No user named {user}.")
 
+        intake = Intake(project=target, user=owner, options=upload_options(project=target))
         queued = skipped = 0
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames.sort()
@@ -53,7 +55,7 @@ class Command(BaseCommand):
                     skipped += 1
                     continue
                 result = UploadResult()
-                ingest_path(intake=Intake(project=target, user=owner), path=str(path), name=name, result=result)
+                ingest_path(intake=intake, path=str(path), name=name, result=result)
                 for job in result.jobs:
                     self.stdout.write(f"queued  {job.media.original_name} ({job.pk})")
                 for rejection in result.rejected:
