@@ -75,10 +75,23 @@ class UploadFilesSerializer(serializers.Serializer):
                                      help_text=_("Comma-separated words to favour, added to the project's hotwords."))
 
 
+class JobOptionsSerializer(serializers.Serializer):
+    preset = serializers.CharField()
+    speakers = serializers.CharField(help_text=_("off, auto or 2 to 10"))
+    hotwords = serializers.ListField(child=serializers.CharField(), help_text=_("The upload's own hotwords."))
+
+
+def job_options_json(job: Job) -> dict:
+    options = job.options or {}
+    return {"preset": options.get("preset") or "", "speakers": job_speakers(options),
+            "hotwords": list(options.get("hotwords") or [])}
+
+
 class UploadedJobSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     filename = serializers.CharField()
     status = serializers.ChoiceField(choices=JobStatus.choices)
+    options = JobOptionsSerializer(help_text=_("What the job was asked to use."))
 
 
 class RejectionSerializer(serializers.Serializer):
@@ -93,12 +106,6 @@ class UploadResultSerializer(serializers.Serializer):
 
 class UploadRejectedSerializer(UploadResultSerializer):
     detail = serializers.CharField()
-
-
-class JobOptionsSerializer(serializers.Serializer):
-    preset = serializers.CharField()
-    speakers = serializers.CharField(help_text=_("off, auto or 2 to 10"))
-    hotwords = serializers.ListField(child=serializers.CharField(), help_text=_("The upload's own hotwords."))
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -117,9 +124,7 @@ class JobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(JobOptionsSerializer)
     def get_options(self, job: Job) -> dict:
-        options = job.options or {}
-        return {"preset": options.get("preset") or "", "speakers": job_speakers(options),
-                "hotwords": list(options.get("hotwords") or [])}
+        return job_options_json(job)
 
     def get_queue_position(self, job: Job) -> int | None:
         return self.context.get("queue_positions", {}).get(job.pk)

@@ -284,12 +284,14 @@ def test_it_ends_sentences_at_punctuation_and_at_every_pause():
     second = pipeline.Piece(0, 4000, 5000, None, "你 好", [[4100, 4500], [4500, 4900]])
     punc_list = ["<unk>", "_", "，", "。", "？", "、"]
     sentences = pipeline.build_sentences([first, second], [2, 1, 1, 1, 3], punc_list)
-    assert sentences == [{"start": 0, "end": 400, "text": "Hello,"},
-                         {"start": 400, "end": 1400, "text": "Good morning"},
-                         {"start": 4100, "end": 4900, "text": "你好。"}]
-    # without usable punctuation, one sentence per speech segment
-    assert [s["text"] for s in pipeline.build_sentences([first, second], None, None)] == [
-        "hello good morning", "你好"]
+    assert sentences == [
+        {"start": 0, "end": 400, "text": "Hello,", "words": [("hello", 0, 400)]},
+        {"start": 400, "end": 1400, "text": "Good morning", "words": [("good", 400, 800), ("morning", 800, 1400)]},
+        {"start": 4100, "end": 4900, "text": "你好。", "words": [("你", 4100, 4500), ("好", 4500, 4900)]}]
+    # without usable punctuation, one sentence per speech segment, still with its words' times
+    unpunctuated = pipeline.build_sentences([first, second], None, None)
+    assert [s["text"] for s in unpunctuated] == ["hello good morning", "你好"]
+    assert unpunctuated[1]["words"] == [("你", 4100, 4500), ("好", 4500, 4900)]
 
 
 def test_it_builds_one_engine_per_process_and_rebuilds_when_settings_change(asr_settings):

@@ -136,3 +136,18 @@ def test_speaker_rename_and_restore_update_the_page_in_place(live_server, browse
     expect(dialog.locator(".revision")).to_have_count(3)
     expect(page.locator("#seg-0 [data-history]")).to_have_text("2 edits")
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_clicking_a_word_seeks_to_it_and_playback_highlights_it(live_server, browser, transcript):
+    from transcription.models import Segment
+
+    Segment.objects.filter(transcript=transcript, index=1).update(
+        text="我们先讨论预算问题。", words=[["我们", 1.0, 1.3], ["先", 1.3, 1.5], ["讨论", 1.5, 1.9],
+                                        ["预算", 1.9, 2.2], ["问题", 2.2, 2.5]])
+    page = browser.new_page()
+    sign_in(page, live_server.url, "bob")
+    page.goto(f"{live_server.url}/transcripts/{transcript.id}/")
+    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=15000)
+    page.locator("#seg-1 .w", has_text="预算").click()
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 1.9) < 0.01")
+    expect(page.locator("#seg-1 .w", has_text="预算")).to_have_class(re.compile(r"\bcurrent-word\b"))

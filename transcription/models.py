@@ -212,6 +212,10 @@ class SpeakerEmbeddings(models.Model):
     chunks = models.JSONField(default=list)  # [[start, end], ...] seconds, one per vector
     dim = models.PositiveSmallIntegerField()
     vectors = models.BinaryField()  # float32, len(chunks) x dim, little-endian
+    speakers = models.CharField(max_length=4, default="auto")  # the count the labels were clustered with
+    # A re-clustering asked for and not yet done by a worker ("" when none is pending).
+    requested = models.CharField(max_length=4, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{len(self.chunks)} speaker embeddings of {self.transcript_id}"

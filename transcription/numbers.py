@@ -31,6 +31,7 @@ _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(a\.m\.|p\.m\.)")
 
 @cache
 def _normalizer() -> InverseNormalizer:
+    logging.getLogger("wetext").setLevel(logging.WARNING)  # it logs every cache lookup at INFO
     target = Path(settings.DATA_DIR) / f"itn-{version('WeTextProcessing')}"
     if not (target / "zh_itn_tagger.fst").is_file():
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from typing import Any
 from transcription.services.job_actions import jobs_notify_finished
 from transcription.services.project_exports import project_export_build
 from transcription.services.reaper import jobs_kick_idle_queue, jobs_reap_stale
+from transcription.services.speakers import speakers_recluster_apply
 from transcription.services.webhooks import webhook_deliveries_send_due
 from transcription.services.worker_process import wakeup
 
@@ -38,3 +39,7 @@ def build_project_export(export_id: str) -> str:
 
 def notify_jobs_finished(*, job_ids: list[Any]) -> int:
     return jobs_notify_finished(job_ids=job_ids)
+
+
+def recluster_speakers(transcript_id: str) -> int:
+    return speakers_recluster_apply(transcript_id=transcript_id)

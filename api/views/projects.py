@@ -19,6 +19,7 @@ from api.serializers import (
     UploadFilesSerializer,
     UploadRejectedSerializer,
     UploadResultSerializer,
+    job_options_json,
 )
 from api.throttling import UploadThrottle
 from portal.access import get_project_for_user, get_team_for_user, projects_for_user
@@ -99,8 +100,8 @@ class ProjectUploadView(APIView):
                                 files=files, urgent=chosen.get("urgent", False), preset=chosen.get("preset") or None,
                                 speakers=chosen.get("speakers") or None, hotwords=chosen.get("hotwords") or None)
         body = {
-            "jobs": [{"id": job.pk, "filename": job.media.original_name, "status": job.status}
-                     for job in result.jobs],
+            "jobs": [{"id": job.pk, "filename": job.media.original_name, "status": job.status,
+                      "options": job_options_json(job)} for job in result.jobs],
             "rejected": [{"filename": r.filename, "error": r.error} for r in result.rejected],
         }
         if not result.jobs:

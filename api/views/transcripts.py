@@ -65,6 +65,11 @@ class TranscriptExportView(APIView):
                              description="Convert to simplified or traditional Chinese."),
             OpenApiParameter("punctuation", OpenApiTypes.STR, enum=[c for c in PUNCTUATION_CHOICES if c],
                              description="Full- or half-width punctuation."),
+            OpenApiParameter("itn", OpenApiTypes.BOOL,
+                             description="Numbers as digits (二零二四年 → 2024年); default: the project's setting."),
+            OpenApiParameter("max_chars", OpenApiTypes.INT, default=0,
+                             description="srt/vtt: split cues longer than this (10–200) at word boundaries; "
+                                         "0: one cue per segment."),
         ],
         responses={
             (200, "application/octet-stream"): OpenApiResponse(

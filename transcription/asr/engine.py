@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import os
+import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +40,8 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+
+from transcription.presets import preset_get, presets_all
 
 from . import paraformer, pipeline, punctuation, speakers
 from .audio import SAMPLE_RATE, decode
@@ -52,6 +57,7 @@ from .results import (
     TranscriptionResult,
     TransientEngineError,
 )
+from .speakers import embed as speakers_embed
 from .vad import FastVad
 
 log = logging.getLogger(__name__)
@@ -77,13 +83,21 @@ class EngineConfig:
     hub: str = "ms"
     vad_impl: str = "fast"  # "fast" (vad.FastVad) or "funasr" (FunASR's own streaming VAD)
     dtype: str = "fp32"
+    preset: str = ""  # the ASR_PRESETS name this engine serves, recorded with each transcript
+    language: str = ""
 
     @classmethod
-    def from_settings(cls) -> EngineConfig:
-        return cls(model=settings.ASR_MODEL, vad_model=settings.ASR_VAD_MODEL, punc_model=settings.ASR_PUNC_MODEL,
+    def from_settings(cls, preset: str | None = None) -> EngineConfig:
+        """The engine for a model preset (blank: the default one) from the ASR settings."""
+        chosen = preset_get(preset)
+        if chosen is None:
+            raise EngineConfigError(f"The model preset {preset!r} is no longer configured on this server "
+                                    f"(ASR_PRESETS offers {', '.join(presets_all())}).")
+        return cls(model=chosen.model, vad_model=chosen.vad_model, punc_model=chosen.punc_model,
                    spk_model=settings.ASR_SPK_MODEL, device=settings.ASR_DEVICE, ncpu=int(settings.ASR_NCPU),
                    batch_seconds=int(settings.ASR_BATCH_SECONDS), hub=settings.ASR_HUB,
-                   vad_impl=settings.ASR_VAD_IMPL, dtype=settings.ASR_DTYPE)
+                   vad_impl=settings.ASR_VAD_IMPL, dtype=settings.ASR_DTYPE, preset=chosen.name,
+                   language=chosen.language)
 
     def model_settings(self) -> dict[str, tuple[str, str]]:
         """role -> (setting name, value), for every role, configured or not."""
@@ -115,6 +129,11 @@ class _File:
     done: int = 0
     cancelled: bool = False
     embeddings: dict[int, speakers.Embeddings] = field(default_factory=dict)
+
+
+def speaker_count(speakers: str) -> int | None:
+    """"auto" -> None (the clustering decides), "2".."10" -> that number."""
+    return int(speakers) if speakers.isdigit() else None
 
 
 class Engine:
@@ -228,19 +247,21 @@ class Engine:
 
     # -- stage 2: the models, one call at a time ------------------------------------------------
 
-    def recognize(self, prepared: Sequence[Prepared], *, hotwords: Sequence[str] = (),
+    def recognize(self, prepared: Sequence[Prepared], *, hotwords: Sequence[str] = (), speakers: str = "auto",
                   progress: Callable[[int, float], None] | None = None,
                   cancelled: Callable[[int], bool] | None = None) -> list[TranscriptionResult | Cancelled]:
         """Transcribe prepared files together; see the module docstring.
 
         processing_seconds is this call's wall time split in proportion to each file's length,
-        plus that file's own prepare time.
+        plus that file's own prepare time. ``speakers``: "off", "auto" or "2".."10"; speakers are
+        only labelled when a speaker model is configured.
         """
         return [d.result if isinstance(d, Detailed) else d
-                for d in self.recognize_detailed(prepared, hotwords=hotwords, progress=progress, cancelled=cancelled)]
+                for d in self.recognize_detailed(prepared, hotwords=hotwords, speakers=speakers, progress=progress,
+                                                 cancelled=cancelled)]
 
     def recognize_detailed(self, prepared: Sequence[Prepared], *, hotwords: Sequence[str] = (),
-                           progress: Callable[[int, float], None] | None = None,
+                           speakers: str = "auto", progress: Callable[[int, float], None] | None = None,
                            cancelled: Callable[[int], bool] | None = None) -> list[Detailed | Cancelled]:
         """`recognize`, with each file's token timestamps beside its result."""
         import torch
@@ -249,7 +270,7 @@ class Engine:
         started = time.perf_counter()
         with self._lock, quiet(), torch.inference_mode():
             try:
-                results = self._recognize(prepared, hotword, progress or (lambda i, f: None),
+                results = self._recognize(prepared, hotword, speakers, progress or (lambda i, f: None),
                                           cancelled or (lambda i: False))
             except torch.OutOfMemoryError:
                 torch.cuda.empty_cache()
@@ -264,9 +285,11 @@ class Engine:
                 detailed.result.processing_seconds = elapsed * len(item.samples) / total + item.prepare_seconds
         return results
 
-    def _recognize(self, prepared: Sequence[Prepared], hotword: str | None, progress: Callable[[int, float], None],
+    def _recognize(self, prepared: Sequence[Prepared], hotword: str | None, speakers: str,
+                   progress: Callable[[int, float], None],
                    cancelled: Callable[[int], bool]) -> list[Detailed | Cancelled]:
         files = [_File(self._pieces(i, item)) for i, item in enumerate(prepared)]
+        diarize = "spk" in self.sources and speakers != "off"
         pieces = [p for f in files for p in f.pieces]
 
         def poll() -> None:
@@ -283,8 +306,8 @@ class Engine:
             for piece in todo:
                 f = files[piece.file]
                 f.done += 1
-                if "spk" in self.sources:
-                    f.embeddings[id(piece)] = speakers.embed(self._am, piece)
+                if diarize:
+                    f.embeddings[id(piece)] = speakers_embed(self._am, piece)
             for i in dict.fromkeys(p.file for p in todo):
                 progress(i, files[i].done / len(files[i].pieces))
         poll()
@@ -294,7 +317,9 @@ class Engine:
         live = [f for f in files if not f.cancelled]
         raws = [pipeline.join_tokens([p.text for p in f.pieces if p.text]) for f in live]
         punctuated = iter(self._punctuate(raws))
-        return [Cancelled() if f.cancelled else self._assemble(f, *next(punctuated)) for f in files]
+        count = speaker_count(speakers)
+        return [Cancelled() if f.cancelled else self._assemble(f, *next(punctuated), diarize=diarize, count=count)
+                for f in files]
 
     @staticmethod
     def _pieces(index: int, item: Prepared) -> list[pipeline.Piece]:
@@ -313,18 +338,22 @@ class Engine:
         marked = punctuation.punctuate_many(self._am.punc_model, self._am.punc_kwargs, raws)
         return [(raw, text, ids) for raw, (text, ids) in zip(raws, marked, strict=True)]
 
-    def _assemble(self, f: _File, raw: str, text: str, punc_ids: list[int] | None) -> Detailed:
+    def _assemble(self, f: _File, raw: str, text: str, punc_ids: list[int] | None, *, diarize: bool,
+                  count: int | None) -> Detailed:
         punc_list = getattr(self._am.punc_model, "punc_list", None)
         sentences = pipeline.build_sentences(f.pieces, punc_ids, punc_list) if raw else []
-        if sentences and f.embeddings:
-            speakers.label(self._am, sentences, [f.embeddings[id(p)] for p in f.pieces])
+        found = speakers.vectors([f.embeddings[id(p)] for p in f.pieces]) if diarize else None
+        if sentences and found is not None:
+            speakers.label(sentences, found, count=count, am=self._am)
         segments = [
             SegmentResult(index=n, start=s["start"] / 1000, end=s["end"] / 1000, text=s["text"],
-                          speaker=s.get("speaker", ""))
+                          speaker=s.get("speaker", ""),
+                          words=[(w, a / 1000, b / 1000) for w, a, b in s.get("words", [])])
             for n, s in enumerate(sentences)
         ]
         result = TranscriptionResult(text=text, segments=segments, audio_seconds=0.0, processing_seconds=0.0,
-                                     models=dict(self.models))
+                                     models=dict(self.models), language=self.config.language,
+                                     preset=self.config.preset, speaker_vectors=found)
         return Detailed(result, [stamp for p in f.pieces for stamp in p.timestamps or []])
 
     # -- both stages ----------------------------------------------------------------------------
@@ -363,27 +392,57 @@ class Engine:
         return done
 
 
-_engine: Engine | None = None
+_engines: OrderedDict[EngineConfig, Engine] = OrderedDict()  # least recently used first
 _engine_pid: int | None = None
 _engine_lock = threading.Lock()
 
 
-def get_engine() -> Engine:
-    """The process's engine, built from settings on first use (in the worker, after the fork).
+def get_engine(preset: str | None = None) -> Engine:
+    """The process's engine for a model preset (blank: the default), built from settings on first
+    use (in the worker, after the fork).
 
-    Rebuilt only if the ASR settings change (tests override them) or the process was forked.
+    At most ASR_MAX_ENGINES engines stay loaded; loading another unloads the least recently used.
+    Rebuilt when the ASR settings change (tests override them) or the process was forked.
     """
-    global _engine, _engine_pid
-    config = EngineConfig.from_settings()
+    global _engine_pid
+    config = EngineConfig.from_settings(preset)
     with _engine_lock:
-        if _engine is None or _engine_pid != os.getpid() or _engine.config != config:
-            _engine = None
-            _engine = Engine(config)
+        if _engine_pid != os.getpid():
+            _engines.clear()
             _engine_pid = os.getpid()
-        return _engine
+        engine = _engines.get(config)
+        if engine is not None:
+            _engines.move_to_end(config)
+            return engine
+        keep = max(1, int(getattr(settings, "ASR_MAX_ENGINES", 2))) - 1
+        while len(_engines) > keep:
+            _, unloaded = _engines.popitem(last=False)
+            log.info("ASR engine for preset %r unloaded (ASR_MAX_ENGINES=%d)", unloaded.config.preset, keep + 1)
+            del unloaded
+            _release_memory()
+        engine = Engine(config)
+        _engines[config] = engine
+        return engine
+
+
+def loaded_presets() -> list[str]:
+    """The presets whose engines this process holds, least recently used first."""
+    with _engine_lock:
+        return [config.preset for config in _engines] if _engine_pid == os.getpid() else []
+
+
+def _release_memory() -> None:
+    gc.collect()
+    if "torch" in sys.modules:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    _malloc_trim()
 
 
 def transcribe_path_to_dict(path: str | os.PathLike, hotwords: Sequence[str] = ()) -> dict[str, Any]:
     """Decode and transcribe one file in this process's engine; a plain dict (a django-q2 task)."""
     result = get_engine().transcribe(decode(path), hotwords=hotwords)
+    result.speaker_vectors = None
     return {**asdict(result), "pid": os.getpid()}

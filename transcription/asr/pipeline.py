@@ -66,11 +66,18 @@ def join_tokens(tokens: Sequence[str]) -> str:
     return out
 
 
+def _words(tokens: Sequence[str], stamps: Sequence[Sequence[int]]) -> list[tuple[str, int, int]]:
+    """(token, start ms, end ms) per token, when the model timed every token."""
+    if len(tokens) != len(stamps):
+        return []
+    return [(token, int(stamp[0]), int(stamp[1])) for token, stamp in zip(tokens, stamps, strict=True)]
+
+
 def _sentence(tokens: list[str], mark: str, stamps: list[list[int]]) -> dict[str, Any]:
     text = join_tokens([tokens[0][0].upper() + tokens[0][1:], *tokens[1:]])
     if mark:
         text += _ASCII_PUNC.get(mark, mark) if tokens[-1][-1].isascii() else mark
-    return {"start": stamps[0][0], "end": stamps[-1][1], "text": text}
+    return {"start": stamps[0][0], "end": stamps[-1][1], "text": text, "words": _words(tokens, stamps)}
 
 
 def build_sentences(pieces: Sequence[Piece], punc_ids: Sequence[int] | None,
@@ -79,7 +86,8 @@ def build_sentences(pieces: Sequence[Piece], punc_ids: Sequence[int] | None,
 
     Sentences end at punctuation (as FunASR's sentence_info does) and also at every VAD segment
     end, so a sentence never spans a pause. When punctuation and tokens cannot be aligned (or there
-    is no punctuation model), each VAD segment is one sentence. Times are in ms.
+    is no punctuation model), each VAD segment is one sentence. Times are in ms; each sentence
+    carries its tokens' times as "words" (empty where the model gave none).
     """
     token_lists = [p.text.split() for p in pieces]
     aligned = (
@@ -93,7 +101,8 @@ def build_sentences(pieces: Sequence[Piece], punc_ids: Sequence[int] | None,
         for piece, tokens in zip(pieces, token_lists, strict=True):
             if tokens:
                 stamps = piece.timestamps or [[piece.start_ms, piece.end_ms]]
-                sentences.append({"start": stamps[0][0], "end": stamps[-1][1], "text": join_tokens(tokens)})
+                sentences.append({"start": stamps[0][0], "end": stamps[-1][1], "text": join_tokens(tokens),
+                                  "words": _words(tokens, piece.timestamps or [])})
         return sentences
     assert punc_ids is not None and punc_list is not None
     cursor = 0

@@ -44,6 +44,23 @@ class SegmentResult:
 
 
 @dataclass
+class SpeakerVectors:
+    """The speaker model's output for one file: one embedding per chunk of speech."""
+
+    chunks: list[tuple[float, float]]  # (start s, end s) of each chunk
+    vectors: np.ndarray  # float32, len(chunks) x dim
+
+    def to_bytes(self) -> bytes:
+        return np.ascontiguousarray(self.vectors, dtype="<f4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, chunks: list, dim: int, data: bytes) -> SpeakerVectors:
+        vectors = np.frombuffer(bytes(data), dtype="<f4").reshape(len(chunks), dim) if dim else \
+            np.zeros((len(chunks), 0), dtype=np.float32)
+        return cls([(float(a), float(b)) for a, b in chunks], vectors.astype(np.float32))
+
+
+@dataclass
 class TranscriptionResult:
     text: str
     segments: list[SegmentResult]
@@ -52,6 +69,7 @@ class TranscriptionResult:
     models: dict[str, str] = field(default_factory=dict)
     language: str = ""
     preset: str = ""
+    speaker_vectors: SpeakerVectors | None = None  # when speakers were detected
 
 
 @dataclass

@@ -97,6 +97,7 @@ def replace_preview(*, transcripts: QuerySet[Transcript], find: str, replace: st
 
 
 @dataclass
+@dataclass
 class ReplaceResult:
     segments: int = 0
     transcripts: int = 0

@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 
 from transcription import job_states
 from transcription.job_states import JobStatus, Outcome
-from transcription.models import Job, JobAttempt, Segment, Transcript
+from transcription.models import Job, JobAttempt, Segment, SpeakerEmbeddings, Transcript
 from transcription.services.itn import segment_digits
+from transcription.services.job_options import job_speakers
 from transcription.services.notifications import job_notify_finished
 from transcription.services.wakeups import job_enqueue_wakeup
 from transcription.text import join_texts
@@ -103,6 +104,11 @@ def job_finish(*, job_id: Any, worker: str, attempt: int, result: TranscriptionR
                          words=[[w, round(a, 3), round(b, 3)] for w, a, b in s.words]) for s in result.segments],
                 batch_size=500,
             )
+            found = result.speaker_vectors
+            if found is not None and found.chunks:
+                SpeakerEmbeddings.objects.create(transcript=transcript, chunks=[list(c) for c in found.chunks],
+                                                 speakers=job_speakers(job.options),
+                                                 dim=int(found.vectors.shape[1]), vectors=found.to_bytes())
             models_used = dict(result.models)
             job_states.succeed(Job.objects.filter(pk=job.pk), now=now, audio_seconds=result.audio_seconds,
                                processing_seconds=result.processing_seconds,

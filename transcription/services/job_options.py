@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -14,8 +15,15 @@ from portal.errors import Invalid
 from transcription.presets import presets_all, speakers_available
 
 SPEAKER_COUNTS = tuple(str(n) for n in range(2, 11))
+
+
+def _exactly(n: str) -> str:
+    return _("Exactly %(n)s") % {"n": n}
+
+
+# lazy, so each label is translated in the language of the request that shows it
 SPEAKER_CHOICES = (("off", gettext_lazy("Off")), ("auto", gettext_lazy("Detect automatically")),
-                   *((n, gettext_lazy("Exactly %(n)s") % {"n": n}) for n in SPEAKER_COUNTS))
+                   *((n, lazy(_exactly, str)(n)) for n in SPEAKER_COUNTS))
 
 
 def hotwords_parse(*, text: str) -> list[str]:
@@ -77,11 +85,16 @@ def job_speakers(options: Mapping[str, Any] | None) -> str:
     return "auto" if options.get("diarization") else "off"
 
 
+def job_preset(options: Mapping[str, Any] | None) -> str:
+    """The model preset a job asked for ("" for jobs from before presets: the default)."""
+    return str((options or {}).get("preset") or "")
+
+
 def batch_key(*, project_hotwords: Iterable[Any], options: Mapping[str, Any] | None) -> Hashable:
     """Jobs with equal keys can be transcribed in one engine call: the same
     preset, hotword set and speaker choice."""
     options = options or {}
-    return (str(options.get("preset") or ""),
+    return (job_preset(options),
             tuple(sorted(job_hotwords(project_hotwords=project_hotwords, options=options))),
             job_speakers(options))
 

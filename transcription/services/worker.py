@@ -44,7 +44,7 @@ from transcription.services import job_lifecycle
 from transcription.services.claim import jobs_claim_batch
 from transcription.services.heartbeats import Heartbeats
 from transcription.services.job_lifecycle import Beat
-from transcription.services.job_options import job_hotwords
+from transcription.services.job_options import job_hotwords, job_preset, job_speakers
 from transcription.services.reaper import jobs_reap_stale
 from transcription.services.webhooks import webhook_deliveries_send_due
 
@@ -143,7 +143,7 @@ class BatchRunner:
                 continue
             self.beats.set(job.pk, stage=Stage.LOADING, progress=3)
             try:
-                engine = asr_engine.get_engine()
+                engine = asr_engine.get_engine(job_preset(job.options))
             except EngineError as e:
                 # The deployment cannot load its models: nothing in this batch can run.
                 for rest in jobs[n:]:
@@ -169,7 +169,9 @@ class BatchRunner:
         if not batch:
             return
         first = batch[0].job
+        # a batch shares its engine options (batch_key), so the first job's stand for all
         hotwords = job_hotwords(project_hotwords=first.project.hotwords, options=first.options)
+        engine_options = {"hotwords": hotwords, "speakers": job_speakers(first.options)}
         for item in batch:
             self.beats.set(item.job.pk, stage=Stage.TRANSCRIBING, progress=_MODEL_FROM, now=True)
         if on_model is not None:
@@ -179,8 +181,8 @@ class BatchRunner:
             self.beats.set(batch[i].job.pk, progress=_MODEL_FROM + (_MODEL_TO - _MODEL_FROM) * fraction)
 
         try:
-            results = asr_engine.get_engine().recognize(
-                [item.prepared for item in batch], hotwords=hotwords, progress=progress,
+            results = asr_engine.get_engine(job_preset(first.options)).recognize(
+                [item.prepared for item in batch], **engine_options, progress=progress,
                 cancelled=lambda i: self.beats.should_stop(batch[i].job.pk))
         except Exception as e:
             if len(batch) > 1:

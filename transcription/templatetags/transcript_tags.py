@@ -11,7 +11,7 @@ from transcription.text import clock as text_clock
 
 register = template.Library()
 
-SPEAKER_COLOURS = 8
+
 
 
 @register.filter

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +18,7 @@ from portal.actor import Actor
 from portal.errors import DomainError
 from portal.middleware import safe_next
 from transcription.access import get_transcript_for_user
+from transcription.models import Transcript
 from transcription.services.glossary import (
     glossary_suggestions,
     project_hotwords_add,
@@ -26,7 +28,8 @@ from transcription.services.glossary import (
 from transcription.services.project_exports import project_transcripts
 
 
-def _replace(request: HttpRequest, *, transcripts, context: dict, template: str, back: str) -> HttpResponse:  # noqa: ANN001
+def _replace(request: HttpRequest, *, transcripts: QuerySet[Transcript], context: dict, template: str,
+             back: str) -> HttpResponse:
     """GET: the form; POST: a preview, or (with apply) the replacement."""
     find, replace = request.POST.get("find", ""), request.POST.get("replace", "")
     context.update({"find": find, "replace": replace, "preview": None, "error": ""})
@@ -84,5 +87,5 @@ def transcript_replace(request: HttpRequest, transcript_id: str) -> HttpResponse
     project = transcript.job.project
     context = {"project": project, "membership": transcript.membership, "transcript": transcript,
                "scope_url": reverse("transcript_replace", args=[transcript.pk])}
-    return _replace(request, transcripts=type(transcript).objects.filter(pk=transcript.pk), context=context,
+    return _replace(request, transcripts=Transcript.objects.filter(pk=transcript.pk), context=context,
                     template="transcription/replace.html", back=reverse("transcript", args=[transcript.pk]))

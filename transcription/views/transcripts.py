@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.actor import Actor
+from portal.errors import Invalid
 from transcription.access import get_transcript_for_user
 from transcription.models import ReviewStatus, Segment, Transcript
 from transcription.services import review
@@ -23,7 +24,12 @@ from transcription.services.cues import word_spans
 from transcription.services.exports import EXPORT_FORMATS
 from transcription.services.glossary import correction_of
 from transcription.services.itn import itn_enabled, segment_shown
-from transcription.templatetags.transcript_tags import SPEAKER_COLOURS
+from transcription.services.speakers import (
+    speaker_colours,
+    speakers_embeddings,
+    speakers_panel,
+    speakers_recluster_request,
+)
 
 # Bad input on the page is answered 422, which transcript.js shows in place
 # (a 400 would be taken for a broken request).
@@ -47,17 +53,12 @@ def _can_edit(transcript: Transcript) -> bool:
     return transcript.membership.can_write and not transcript.is_approved  # type: ignore[attr-defined]
 
 
-def _speaker_colours(transcript: Transcript) -> dict[str, int]:
-    labels = [label for label, _name in review.transcript_speakers(transcript=transcript)]
-    return {label: n % SPEAKER_COLOURS for n, label in enumerate(labels)}
-
-
 def _decorate(transcript: Transcript, segments: list[Segment],
               colours: dict[str, int] | None = None) -> list[Segment]:
     """Attach what the segment template shows: display name, colour, the
     text as shown (numbers as digits where the project wants them) and, where
     the model's word times fit that text, its words."""
-    colours = colours if colours is not None else _speaker_colours(transcript)
+    colours = colours if colours is not None else speaker_colours(transcript=transcript)
     itn = itn_enabled(transcript=transcript)
     for segment in segments:
         segment.speaker_name = transcript.speaker_label(segment.speaker) if segment.speaker else ""
@@ -114,17 +115,15 @@ def transcript_detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
     transcript = get_transcript_for_user(request.user, transcript_id)
     membership = transcript.membership  # type: ignore[attr-defined]
     review.transcript_viewed(actor=Actor.from_request(request), transcript=transcript)
-    colours = _speaker_colours(transcript)
+    colours = speaker_colours(transcript=transcript)
     segments = _decorate(transcript, list(_segments(transcript)), colours)
-    speakers = [(label, transcript.speaker_label(label), colours[label]) for label in colours]
-    return render(request, "transcription/transcript.html", {
+    return render(request, "transcription/transcript.html", speakers_panel(transcript=transcript, colours=colours) | {
         "transcript": transcript,
         "job": transcript.job,
         "media": transcript.job.media,
         "project": transcript.job.project,
         "membership": membership,
         "segments": segments,
-        "speakers": speakers,
         "can_edit": _can_edit(transcript),
         "locked": transcript.is_approved,
         "transitions": [
@@ -252,15 +251,49 @@ def speakers_rename(request: HttpRequest, transcript_id: str) -> HttpResponse:
         if error:
             messages.error(request, error)
         return redirect(_transcript_url(transcript))
-    colours = _speaker_colours(transcript)
-    speakers = [(label, transcript.speaker_label(label), colours[label]) for label in colours]
-    response = render(request, "transcription/partials/transcript_speakers.html", {
-        "transcript": transcript, "speakers": speakers, "can_edit": _can_edit(transcript),
-        "speaker_error": error,
-    }, status=status)
+    response = _speakers_card(request, transcript, error=error, status=status)
     if not error:
         response["HX-Trigger"] = json.dumps({"speaker-renamed": {"speaker": speaker, "name": name}})
     return response
+
+
+def _speakers_card(request: HttpRequest, transcript: Transcript, *, error: str = "", status: int = 200) -> HttpResponse:
+    return render(request, "transcription/partials/transcript_speakers.html", speakers_panel(transcript=transcript) | {
+        "transcript": transcript, "can_edit": _can_edit(transcript), "speaker_error": error,
+    }, status=status)
+
+
+@login_required
+@require_POST
+def speakers_recluster(request: HttpRequest, transcript_id: str) -> HttpResponse:
+    transcript = get_transcript_for_user(request.user, transcript_id, write=True)
+    error, status = "", 200
+    try:
+        speakers_recluster_request(actor=Actor.from_request(request), transcript=transcript,
+                                   speakers=request.POST.get("speakers", ""))
+    except (review.TranscriptLocked, Invalid) as exc:
+        error, status = exc.message, exc.status if isinstance(exc, review.TranscriptLocked) else INVALID_IN_PLACE
+    if not _is_htmx(request):
+        if error:
+            messages.error(request, error)
+        else:
+            messages.info(request, _("Speakers are being re-clustered; this takes a few seconds."))
+        return redirect(_transcript_url(transcript))
+    return _speakers_card(request, transcript, error=error, status=status)
+
+
+@login_required
+@require_GET
+def speakers_card(request: HttpRequest, transcript_id: str) -> HttpResponse:
+    """The Speakers card, polled while a re-clustering is pending; once it is
+    done, the page reloads so every segment shows its new speaker."""
+    transcript = get_transcript_for_user(request.user, transcript_id)
+    stored = speakers_embeddings(transcript=transcript)
+    if stored is not None and not stored.requested and request.GET.get("pending"):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return _speakers_card(request, transcript)
 
 
 @login_required
