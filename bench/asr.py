@@ -14,13 +14,15 @@ the same decoded arrays; the two sides are interleaved (see `compare`). Reports 
 and whether the texts are identical.
 
 usage: bench/asr.py [--files 40] [--file-seconds 60] [--long-seconds 600] [--device auto|cpu|cuda:0]
-                    [--rounds 2] [--group 8] [--models large|tiny] [--record]
+                    [--rounds 2] [--group 8] [--models large|tiny] [--dtype fp32|fp16|bf16]
+                    [--stage all|vad] [--record]
        quick check: bench/asr.py --files 4 --long-seconds 120 --rounds 1
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -138,12 +140,20 @@ def machine(device: str) -> str:
     return f"{cpu}, {os.cpu_count()} cores{gpu}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
 
 
-def plain_loop(model: Any, audios: list[np.ndarray]) -> list[str]:
-    texts = []
+def plain_loop(model: Any, audios: list[np.ndarray]) -> list[tuple[str, list]]:
+    """(text, token timestamps) per file, from FunASR's own generate loop."""
+    out = []
     for audio in audios:
         res = model.generate(input=audio, batch_size_s=300)
-        texts.append(res[0]["text"] if res else "")  # FunASR drops the result of a file with no text
-    return texts
+        # FunASR drops the result of a file with no text
+        out.append((res[0]["text"], [list(t) for t in res[0].get("timestamp", [])]) if res else ("", []))
+    return out
+
+
+def engine_run(engine: Engine, audios: list[np.ndarray]) -> list[tuple[str, list]]:
+    """(text, token timestamps) per file, from one engine call over all of them."""
+    detailed = engine.recognize_detailed([engine.prepare(a) for a in audios])
+    return [(d.result.text, [list(t) for t in d.timestamps]) for d in detailed]
 
 
 def timed(run: Any, *args: Any) -> tuple[Any, float, float]:
@@ -162,9 +172,9 @@ def compare(name: str, audios: list[np.ndarray], engine: Engine, plain: Any, rou
     seconds = sum(len(a) for a in audios) / SAMPLE_RATE
     chunks = [audios[i : i + group] for i in range(0, len(audios), group or len(audios))]
     runs = {"plain": lambda files: plain_loop(plain, files),
-            "engine": lambda files: [r.text for r in engine.transcribe_many(files)]}
+            "engine": lambda files: engine_run(engine, files)}
     rounds_taken: dict[str, list[tuple[float, float]]] = {"plain": [], "engine": []}
-    texts: dict[str, list[str]] = {"plain": [], "engine": []}
+    texts: dict[str, list[tuple[str, list]]] = {"plain": [], "engine": []}
     for n in range(rounds):
         totals = {"plain": [0.0, 0.0], "engine": [0.0, 0.0]}
         for g, chunk in enumerate(chunks):
@@ -177,7 +187,8 @@ def compare(name: str, audios: list[np.ndarray], engine: Engine, plain: Any, rou
         for which, (wall, cpu) in totals.items():
             rounds_taken[which].append((wall, cpu))
     best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in rounds_taken.items()}
-    same = sum(a == b for a, b in zip(texts["plain"], texts["engine"], strict=True))
+    same = sum(a[0] == b[0] for a, b in zip(texts["plain"], texts["engine"], strict=True))
+    same_times = sum(a == b for a, b in zip(texts["plain"], texts["engine"], strict=True))
     row = {"case": name, "files": len(audios), "audio_s": round(seconds, 1), "rounds": rounds,
            "files_per_engine_call": len(chunks[0]),
            "plain_s": round(best["plain"][0], 1), "plain_cpu_s": round(best["plain"][1], 1),
@@ -185,7 +196,8 @@ def compare(name: str, audios: list[np.ndarray], engine: Engine, plain: Any, rou
            "plain_rtf": round(best["plain"][0] / seconds, 4), "engine_rtf": round(best["engine"][0] / seconds, 4),
            "speedup": round(best["plain"][0] / best["engine"][0], 2),
            "cpu_speedup": round(best["plain"][1] / best["engine"][1], 2),
-           "identical_text": f"{same}/{len(audios)}", "rounds_wall_cpu": rounds_taken}
+           "identical_text": f"{same}/{len(audios)}", "identical_timestamps": f"{same_times}/{len(audios)}",
+           "rounds_wall_cpu": rounds_taken}
     print(json.dumps(row), flush=True)
     return row
 
@@ -202,15 +214,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="runs of each side per case, order alternating")
     parser.add_argument("--group", type=int, default=8, help="files per engine call in the many-files case "
                         "(0: all); the sides alternate between groups")
+    parser.add_argument("--stage", choices=["all", "vad"], default="all",
+                        help="vad: time the fast VAD against FunASR's VAD alone, with segment equality")
+    parser.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32",
+                        help="the engine's ASR_DTYPE; not fp32: also count the files whose text changed vs fp32")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
+    if args.stage == "vad":
+        vad_stage(args)
+        return
 
     started = time.perf_counter()
     load_before = os.getloadavg()
     dirs = build_models(args.models)
     long_audio, short_audios = make_audio(args.files, args.file_seconds, args.long_seconds)
     config = EngineConfig(model=str(dirs["asr"]), vad_model=str(dirs["vad"]), punc_model=str(dirs["punc"]),
-                          device=args.device, ncpu=args.ncpu, batch_seconds=args.batch_seconds)
+                          device=args.device, ncpu=args.ncpu, batch_seconds=args.batch_seconds, dtype=args.dtype)
     engine = Engine(config)
     from funasr import AutoModel
 
@@ -227,6 +246,64 @@ def main() -> None:
                     args.group)]
     load = f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     report = markdown(rows, args, f"{machine(engine.device)}; {load}")
+    if engine.dtype != "fp32":
+        full = Engine(dataclasses.replace(config, dtype="fp32"))
+        audios = [long_audio, *short_audios]
+        changed = sum(a[0] != b[0] for a, b in zip(engine_run(engine, audios), engine_run(full, audios), strict=True))
+        report += f"\n{engine.dtype}: {changed} of {len(audios)} files' text differs from fp32.\n"
+    print(report)
+    if args.record:
+        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as f:
+            f.write("\n" + report)
+
+
+def vad_stage(args: argparse.Namespace) -> None:
+    """The fast VAD against FunASR's streaming VAD on the same model, both sides interleaved per file
+    and round; each side keeps its best round. Segments must be equal to the millisecond."""
+    started, load_before = time.perf_counter(), os.getloadavg()
+    dirs = build_models(args.models)
+    long_audio, short_audios = make_audio(args.files, args.file_seconds, args.long_seconds)
+    base = EngineConfig(model=str(dirs["asr"]), vad_model=str(dirs["vad"]), punc_model=str(dirs["punc"]),
+                        device=args.device, ncpu=args.ncpu, batch_seconds=args.batch_seconds)
+    engines = {"funasr": Engine(dataclasses.replace(base, vad_impl="funasr")),
+               "fast": Engine(dataclasses.replace(base, vad_impl="fast"))}
+    assert engines["fast"].vad_impl == "fast", "the fast VAD does not support this model"
+    print(f"models {args.models}; setup {time.perf_counter() - started:.0f} s", flush=True)
+    rows = []
+    for name, audios in ((f"one {args.long_seconds / 60:g}-minute file", [long_audio]),
+                         (f"{args.files} x {args.file_seconds:g}-second files", short_audios)):
+        best = {k: [float("inf"), float("inf")] for k in engines}
+        segments: dict[str, list] = {k: [] for k in engines}
+        for n in range(args.rounds):
+            totals = {k: [0.0, 0.0] for k in engines}
+            for i, audio in enumerate(audios):
+                for which in (("funasr", "fast") if (n + i) % 2 == 0 else ("fast", "funasr")):
+                    out, wall, cpu = timed(engines[which].prepare, audio)
+                    totals[which][0] += wall
+                    totals[which][1] += cpu
+                    if n == 0:
+                        segments[which].append(out.speech_ms)
+            for k, (wall, cpu) in totals.items():
+                best[k] = [min(best[k][0], wall), min(best[k][1], cpu)]
+        same = sum(a == b for a, b in zip(segments["funasr"], segments["fast"], strict=True))
+        count = sum(len(s) for s in segments["fast"])
+        row = {"case": name, "funasr_s": round(best["funasr"][0], 2), "funasr_cpu_s": round(best["funasr"][1], 2),
+               "fast_s": round(best["fast"][0], 3), "fast_cpu_s": round(best["fast"][1], 3),
+               "speedup": round(best["funasr"][0] / best["fast"][0], 1),
+               "cpu_speedup": round(best["funasr"][1] / best["fast"][1], 1),
+               "identical": f"{same}/{len(audios)}", "segments": count}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    load = f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    lines = [f"### {time.strftime('%Y-%m-%d')}: VAD alone, {args.models} models, device {args.device}, "
+             f"{args.rounds} round(s)", "", f"Machine: {machine(engines['fast'].device)}; {load}", "",
+             "| case | FunASR VAD: wall / CPU | fast VAD: wall / CPU | speed-up wall / CPU "
+             "| identical segments (files) | segments |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['case']} | {r['funasr_s']} s / {r['funasr_cpu_s']} s | {r['fast_s']} s / "
+                     f"{r['fast_cpu_s']} s | {r['speedup']}x / {r['cpu_speedup']}x | {r['identical']} "
+                     f"| {r['segments']} |")
+    report = "\n".join(lines) + "\n"
     print(report)
     if args.record:
         with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as f:
@@ -238,11 +315,12 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace, where: str) -
              f"batch {args.batch_seconds} s, ncpu {args.ncpu}, {args.rounds} round(s), "
              f"{args.group or args.files} files per engine call", "", f"Machine: {where}", "",
              "| case | audio | plain loop: wall (RTF) / CPU | engine: wall (RTF) / CPU | speed-up wall / CPU "
-             "| identical text |", "|---|---|---|---|---|---|"]
+             "| identical text / and timestamps |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['case']} | {r['audio_s']} s | {r['plain_s']} s ({r['plain_rtf']}) / {r['plain_cpu_s']} s "
                      f"| {r['engine_s']} s ({r['engine_rtf']}) / {r['engine_cpu_s']} s "
-                     f"| {r['speedup']}x / {r['cpu_speedup']}x | {r['identical_text']} |")
+                     f"| {r['speedup']}x / {r['cpu_speedup']}x | {r['identical_text']} / "
+                     f"{r['identical_timestamps']} |")
     return "\n".join(lines) + "\n"
 
 
