@@ -103,8 +103,15 @@ class SizeLimitUploadHandler(FileUploadHandler):
         self.received = 0
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        before = self.received
         self.received += len(raw_data)
-        return None if self.received > self.limit else raw_data
+        if self.received <= self.limit:
+            return raw_data
+        if before <= self.limit:
+            # The file just went past the limit: the partial copy the next handlers
+            # spooled is of no use, so delete it now rather than when the request is freed.
+            upload_handlers_release(self.request, after=self)
+        return None
 
     def file_complete(self, file_size: int) -> UploadedFile | None:
         if self.received > self.limit:
@@ -116,6 +123,21 @@ def upload_handlers_install(request: HttpRequest) -> None:
     """Call before touching request.POST/FILES (views doing so must be
     csrf_exempt outside and csrf_protect inside, as Django's docs describe)."""
     request.upload_handlers.insert(0, SizeLimitUploadHandler(request))
+
+
+def upload_handlers_release(request: HttpRequest | None, *, after: FileUploadHandler | None = None) -> None:
+    """Close (and so delete) the file each upload handler is spooling into, or
+    only those of the handlers after ``after``. Django closes the files it
+    hands to the view at the end of the request, but not one a handler was
+    still writing when it stopped taking data; that one would stay on disk
+    until the request object is garbage-collected."""
+    handlers = list(getattr(request, "_upload_handlers", None) or [])
+    if after is not None:
+        handlers = handlers[handlers.index(after) + 1:] if after in handlers else []
+    for handler in handlers:
+        spool = getattr(handler, "file", None)
+        if spool is not None and not isinstance(handler, SizeLimitUploadHandler):
+            spool.close()
 
 
 # --- names ---------------------------------------------------------------------------------------
