@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     # transcription before django_q: its `qcluster` command (prompt stop) replaces django-q2's.
     "portal",
     "transcription",
@@ -106,6 +108,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.UserPreferencesMiddleware",
     "portal.middleware.DomainErrorMiddleware",
+    # Last: turns a sign-in refused for too many failures into the lockout page (or JSON under /api/).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -155,10 +159,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache -------------------------------------------------------------------
 REDIS_URL = os.getenv("REDIS_URL", "")
+# Throttle counts (API rates, password resets) live here, so they must be shared by every web
+# process: Redis when REDIS_URL is set, else a table in the database (created after every migrate).
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache"}}
 
 # --- django-q2 ---------------------------------------------------------------
 # Our Job table is the queue of record; django-q2 tasks only wake a worker,
@@ -242,6 +248,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes counts failed sign-ins (web, admin, API token) in the database: after
+# LOGIN_FAILURE_LIMIT failures a client is locked out for LOGIN_LOCKOUT_MINUTES (staff can unlock
+# in the admin). LOGIN_LOCKOUT_BY: commas separate alternatives, "+" combines fields.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [
+    part if "+" not in part else [f.strip() for f in part.split("+") if f.strip()]
+    for part in envlist("LOGIN_LOCKOUT_BY", "username+ip_address")
+] or ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.sign_in.lockout_response"
+AXES_ENABLE_ADMIN = False  # portal/admin.py registers the attempts with an audited unlock action
+AXES_VERBOSE = False
+# Password reset requests per client address and per email address.
+PASSWORD_RESET_RATE = os.getenv("PASSWORD_RESET_RATE", "5/hour")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
