@@ -331,6 +331,9 @@ PROJECT_EXPORT_INLINE_MAX = envint("PROJECT_EXPORT_INLINE_MAX", 50)
 WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
+# Webhooks never reach loopback, private, link-local, multicast or reserved addresses, except the
+# host names, addresses and networks (CIDR) listed here: "hooks.internal,10.0.5.0/24".
+WEBHOOK_ALLOWED_HOSTS = envlist("WEBHOOK_ALLOWED_HOSTS")
 
 # --- HTTP API (api/) -----------------------------------------------------------
 # Token auth first: its "Token" challenge makes anonymous requests 401, not 403.
