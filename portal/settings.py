@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "csp",
     # transcription before django_q: its `qcluster` command (prompt stop) replaces django-q2's.
     "portal",
     "transcription",
@@ -98,6 +99,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "transcription.middleware.UploadSpoolCleanupMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -233,6 +235,38 @@ else:
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+
+def _media_origins() -> list[str]:
+    """Where the player fetches media from: S3 answers presigned URLs itself."""
+    if not S3_BUCKET:
+        return []
+    endpoint = os.getenv("S3_ENDPOINT_URL", "")
+    if not endpoint:
+        return ["https://*.amazonaws.com"]
+    scheme, _sep, rest = endpoint.partition("://")
+    host = rest.split("/", 1)[0]
+    return [f"{scheme}://{host}", f"{scheme}://*.{host}"]
+
+
+# Content-Security-Policy on every response (django-csp): scripts, styles and everything else from
+# this site only; nothing inline. CSP_MEDIA_ORIGINS adds origins the player may load media from
+# (a CDN in front of S3, say); the S3 endpoint is added by itself.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "media-src": ["'self'", *_media_origins(), *envlist("CSP_MEDIA_ORIGINS")],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }
 
 MAX_UPLOAD_MB = envint("MAX_UPLOAD_MB", 2048)
