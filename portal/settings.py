@@ -60,6 +60,7 @@ SECRET_KEY = _secret_key()
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "portal.error_views.csrf_failure"
 SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # HTTPS hardening: on by default when DEBUG is off; SECURE_SSL_REDIRECT=false
@@ -273,6 +274,9 @@ MAX_UPLOAD_MB = envint("MAX_UPLOAD_MB", 2048)
 # Uploads above 2.5 MB spool to a temporary file, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Files in one upload request (more: several requests, or a ZIP) and form fields in any request.
+DATA_UPLOAD_MAX_NUMBER_FILES = envint("UPLOAD_MAX_FILES", 100)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 FILE_UPLOAD_TEMP_DIR = os.getenv("FILE_UPLOAD_TEMP_DIR") or None
 
 # --- auth, i18n --------------------------------------------------------------
