@@ -36,6 +36,12 @@ DATA_DIR = Path(os.getenv("DATA_DIR", BASE_DIR / "data"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = envbool("DEBUG", "false")
+# Scratch space of this node: media fetched from S3 for the model, export ZIPs being built.
+# Files there are unlinked while open, so none outlives its process, however it ends.
+SCRATCH_DIR = Path(os.getenv("SCRATCH_DIR", DATA_DIR / "scratch"))
+SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
+# This node's name in worker names ("NODE:pid"), job pages and the ops page; default: the host name.
+NODE_NAME = os.getenv("NODE_NAME", "")
 
 
 def _secret_key() -> str:
