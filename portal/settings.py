@@ -355,6 +355,10 @@ JOB_HEARTBEAT_SECONDS = envint("JOB_HEARTBEAT_SECONDS", 5)
 JOB_STALE_SECONDS = envint("JOB_STALE_SECONDS", 60)
 # Fair share: recent service is the audio of jobs started in this window, plus those running.
 QUEUE_FAIR_WINDOW_SECONDS = envint("QUEUE_FAIR_WINDOW_SECONDS", 3600)
+# With at least this many jobs queued, queue positions and ETAs are worked out once per
+# QUEUE_SNAPSHOT_SECONDS and shared (through the cache) by every page and API call.
+QUEUE_SNAPSHOT_MIN_JOBS = envint("QUEUE_SNAPSHOT_MIN_JOBS", 100)
+QUEUE_SNAPSHOT_SECONDS = envint("QUEUE_SNAPSHOT_SECONDS", 2)
 # A worker claims up to this many compatible jobs, and this much audio, per engine call.
 ASR_BATCH_JOBS = envint("ASR_BATCH_JOBS", 16)
 ASR_BATCH_AUDIO_SECONDS = envint("ASR_BATCH_AUDIO_SECONDS", 900)

@@ -25,7 +25,7 @@ from transcription.services.queue import jobs_with_queue_info
 from transcription.services.upload_parts import upload_parts_unreadable
 from transcription.services.uploads import max_upload_bytes, upload_handlers_install, uploads_accept
 
-JOBS_PER_PAGE = 50
+JOBS_PER_PAGE = 25
 STATUS_FILTERS = ("active", *JobStatus.values)
 
 
