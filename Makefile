@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: run test bench bench-queue bench-pages lint setup
+.PHONY: run test bench bench-queue bench-pages bench-nodes lint setup
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(VENV)/.requirements
 bench-queue: $(VENV)/.requirements-dev
 	$(PY) bench/queue_bench.py --record
 
-# My queue and the project page with 10,000 queued jobs.
+# My queue and the project page with 10,000 jobs (500 active), 1 and 20 clients.
 bench-pages: $(VENV)/.requirements-dev
 	$(PY) bench/pages.py --record
+
+# Jobs per minute with 1, 2 and 3 worker nodes (PostgreSQL at DATABASE_URL, Redis at REDIS_URL).
+bench-nodes: $(VENV)/.requirements-dev
+	$(PY) bench/nodes.py --record

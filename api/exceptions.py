@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal.error_views import body_error_message
 from portal.errors import DomainError
 
 
@@ -36,6 +39,10 @@ def _flatten(detail: Any, field: str = "") -> list[str]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response({"detail": exc.message}, status=exc.status)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        return Response({"detail": body_error_message(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.ParseError) and "header size" in str(exc.detail):
+        exc = exceptions.ParseError(_("A part of the form has headers over 1 KB: shorten the file name."))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -54,6 +61,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+@csrf_exempt  # it changes nothing: a POST to a malformed id gets this 404, not a CSRF page
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Unknown paths under /api/ answer like the rest of the API."""
     return JsonResponse({"detail": _("Not found.")}, status=404)

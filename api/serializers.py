@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -11,19 +13,52 @@ from transcription.models import Job, JobStatus, ReviewStatus, Segment, Transcri
 from transcription.services.job_options import job_speakers
 
 
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField would turn {"name": 0} into the name "0"."""
+
+    default_error_messages = {"invalid": _("Not a valid string.")}
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        # DRF refuses NUL characters anyway; saying so puts it in the schema (as a pattern).
+        self.validators.append(RegexValidator(r"^[^\x00]*$", message=_("Null characters are not allowed.")))
+
+    def to_internal_value(self, data):  # noqa: ANN001, ANN201 - DRF's signature
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID written as a string (DRF's UUIDField also takes integers)."""
+
+    def to_internal_value(self, data):  # noqa: ANN001, ANN201
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.CharField: StrictCharField, models.TextField: StrictCharField}
+
+
 class DetailSerializer(serializers.Serializer):
     """Every error: a readable "detail"; invalid fields also list their messages in "errors"."""
 
     detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    errors = serializers.DictField(
+        child=serializers.JSONField(), required=False,
+        help_text=_("Per field, its messages: a list of strings, or for list and nested fields the same shape "
+                    "per item."))
 
     class Meta:
         ref_name = "Error"
 
 
 class LoginSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False,
+    username = StrictCharField(max_length=254)
+    password = StrictCharField(max_length=4096, trim_whitespace=False,
                                      style={"input_type": "password"})
 
 
@@ -31,7 +66,7 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text=_("Send it as `Authorization: Token <token>`. Shown only once."))
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(StrictModelSerializer):
     role = serializers.ChoiceField(choices=Role.choices, read_only=True,
                                    help_text=_("Your role in the team."))
 
@@ -42,14 +77,14 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class MemberSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=254, help_text=_("Username or email of an existing user."))
+    username = StrictCharField(max_length=254, help_text=_("Username or email of an existing user."))
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class ProjectSerializer(serializers.ModelSerializer):
-    team = serializers.UUIDField(source="team_id")
+class ProjectSerializer(StrictModelSerializer):
+    team = StrictUUIDField(source="team_id")
     hotwords = serializers.ListField(
-        child=serializers.CharField(max_length=50, allow_blank=True), required=False, max_length=200,
+        child=StrictCharField(max_length=50, allow_blank=True), required=False, max_length=200,
         help_text=_("Names and terms the recogniser should favour."),
     )
 
@@ -67,11 +102,11 @@ class UploadFilesSerializer(serializers.Serializer):
     urgent = serializers.BooleanField(
         required=False, default=False,
         help_text=_("Put these files ahead of the fair-share order; only where the team allows urgent uploads."))
-    preset = serializers.CharField(required=False, allow_blank=True, max_length=64,
+    preset = StrictCharField(required=False, allow_blank=True, max_length=64,
                                    help_text=_("A model preset of this server (ASR_PRESETS); default: the project's."))
-    speakers = serializers.CharField(required=False, allow_blank=True, max_length=8,
+    speakers = StrictCharField(required=False, allow_blank=True, max_length=8,
                                      help_text=_("off, auto or 2 to 10; default: the project's."))
-    hotwords = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+    hotwords = StrictCharField(required=False, allow_blank=True, max_length=2000,
                                      help_text=_("Comma-separated words to favour, added to the project's hotwords."))
 
 
@@ -145,7 +180,7 @@ class SegmentSerializer(serializers.ModelSerializer):
 
 
 class SegmentEditSerializer(serializers.Serializer):
-    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=10000)
+    text = StrictCharField(allow_blank=True, trim_whitespace=False, max_length=10000)
 
 
 class TranscriptSerializer(serializers.ModelSerializer):

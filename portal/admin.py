@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import json
 
-from django.contrib import admin
+from axes.admin import AccessAttemptAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessLog
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from portal.admin_support import CascadingDeleteMixin, ServiceModelAdmin
+from portal.admin_support import CascadingDeleteMixin, ServiceAdminMixin, ServiceModelAdmin
 from portal.models import AuditEvent, Membership, Profile, Project, Role, Team
 from portal.services import teams as team_services
-from portal.services.accounts import user_delete
+from portal.services.accounts import sign_in_unlock, user_delete
 from transcription.services.job_options import hotwords_parse
 
 User = get_user_model()
@@ -211,3 +214,25 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("detail"))
     def detail_display(self, event: AuditEvent) -> str:
         return format_html("<pre>{}</pre>", json.dumps(event.detail, indent=2, ensure_ascii=False))
+
+
+@admin.register(AccessAttempt)
+class SignInAttemptAdmin(ServiceAdminMixin, AccessAttemptAdmin):
+    """Failed sign-ins counted by django-axes; "Unlock" (or delete) lets a locked-out person in again."""
+
+    actions = ["unlock"]
+
+    @admin.action(description=_("Unlock: forget these failed sign-ins"))
+    def unlock(self, request, queryset):
+        count = sign_in_unlock(actor=self.actor(request), attempts=queryset)
+        self.message_user(request, ngettext("%(n)d sign-in lock removed.", "%(n)d sign-in locks removed.",
+                                            count) % {"n": count}, messages.SUCCESS)
+
+    def delete_model(self, request, obj):
+        sign_in_unlock(actor=self.actor(request), attempts=AccessAttempt.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        sign_in_unlock(actor=self.actor(request), attempts=queryset)
+
+
+admin.site.register(AccessLog, AccessLogAdmin)

@@ -125,6 +125,7 @@ class AuditAction(models.TextChoices):
     PROJECT_HOTWORDS = "project.hotwords", _("changed project hotwords")
     TRANSCRIPT_REPLACE = "transcript.replace", _("replaced text")
     SPEAKERS_RECLUSTER = "transcript.speakers", _("re-grouped speakers")
+    SIGN_IN_UNLOCK = "account.unlock", _("unlocked sign-in")
 
 
 class AuditLogImmutable(Exception):

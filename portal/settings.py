@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -35,6 +36,12 @@ DATA_DIR = Path(os.getenv("DATA_DIR", BASE_DIR / "data"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = envbool("DEBUG", "false")
+# Scratch space of this node: media fetched from S3 for the model, export ZIPs being built.
+# Files there are unlinked while open, so none outlives its process, however it ends.
+SCRATCH_DIR = Path(os.getenv("SCRATCH_DIR", DATA_DIR / "scratch"))
+SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
+# This node's name in worker names ("NODE:pid"), job pages and the ops page; default: the host name.
+NODE_NAME = os.getenv("NODE_NAME", "")
 
 
 def _secret_key() -> str:
@@ -59,6 +66,7 @@ SECRET_KEY = _secret_key()
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "portal.error_views.csrf_failure"
 SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # HTTPS hardening: on by default when DEBUG is off; SECURE_SSL_REDIRECT=false
@@ -84,6 +92,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     # transcription before django_q: its `qcluster` command (prompt stop) replaces django-q2's.
     "portal",
     "transcription",
@@ -96,6 +106,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "transcription.middleware.UploadSpoolCleanupMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,6 +117,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.UserPreferencesMiddleware",
     "portal.middleware.DomainErrorMiddleware",
+    # Last: turns a sign-in refused for too many failures into the lockout page (or JSON under /api/).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -154,10 +168,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache -------------------------------------------------------------------
 REDIS_URL = os.getenv("REDIS_URL", "")
+# Throttle counts (API rates, password resets) live here, so they must be shared by every web
+# process: Redis when REDIS_URL is set, else a table in the database (created after every migrate).
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache"}}
 
 # --- django-q2 ---------------------------------------------------------------
 # Our Job table is the queue of record; django-q2 tasks only wake a worker,
@@ -228,10 +244,45 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+
+def _media_origins() -> list[str]:
+    """Where the player fetches media from: S3 answers presigned URLs itself."""
+    if not S3_BUCKET:
+        return []
+    endpoint = os.getenv("S3_ENDPOINT_URL", "")
+    if not endpoint:
+        return ["https://*.amazonaws.com"]
+    scheme, _sep, rest = endpoint.partition("://")
+    host = rest.split("/", 1)[0]
+    return [f"{scheme}://{host}", f"{scheme}://*.{host}"]
+
+
+# Content-Security-Policy on every response (django-csp): scripts, styles and everything else from
+# this site only; nothing inline. CSP_MEDIA_ORIGINS adds origins the player may load media from
+# (a CDN in front of S3, say); the S3 endpoint is added by itself.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "media-src": ["'self'", *_media_origins(), *envlist("CSP_MEDIA_ORIGINS")],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 MAX_UPLOAD_MB = envint("MAX_UPLOAD_MB", 2048)
 # Uploads above 2.5 MB spool to a temporary file, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Files in one upload request (more: several requests, or a ZIP) and form fields in any request.
+DATA_UPLOAD_MAX_NUMBER_FILES = envint("UPLOAD_MAX_FILES", 100)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 FILE_UPLOAD_TEMP_DIR = os.getenv("FILE_UPLOAD_TEMP_DIR") or None
 
 # --- auth, i18n --------------------------------------------------------------
@@ -241,6 +292,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes counts failed sign-ins (web, admin, API token) in the database: after
+# LOGIN_FAILURE_LIMIT failures a client is locked out for LOGIN_LOCKOUT_MINUTES (staff can unlock
+# in the admin). LOGIN_LOCKOUT_BY: commas separate alternatives, "+" combines fields.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [
+    part if "+" not in part else [f.strip() for f in part.split("+") if f.strip()]
+    for part in envlist("LOGIN_LOCKOUT_BY", "username+ip_address")
+] or ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.sign_in.lockout_response"
+AXES_ENABLE_ADMIN = False  # portal/admin.py registers the attempts with an audited unlock action
+AXES_VERBOSE = False
+# Password reset requests per client address and per email address.
+PASSWORD_RESET_RATE = os.getenv("PASSWORD_RESET_RATE", "5/hour")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -288,6 +355,10 @@ JOB_HEARTBEAT_SECONDS = envint("JOB_HEARTBEAT_SECONDS", 5)
 JOB_STALE_SECONDS = envint("JOB_STALE_SECONDS", 60)
 # Fair share: recent service is the audio of jobs started in this window, plus those running.
 QUEUE_FAIR_WINDOW_SECONDS = envint("QUEUE_FAIR_WINDOW_SECONDS", 3600)
+# With at least this many jobs queued, queue positions and ETAs are worked out once per
+# QUEUE_SNAPSHOT_SECONDS and shared (through the cache) by every page and API call.
+QUEUE_SNAPSHOT_MIN_JOBS = envint("QUEUE_SNAPSHOT_MIN_JOBS", 100)
+QUEUE_SNAPSHOT_SECONDS = envint("QUEUE_SNAPSHOT_SECONDS", 2)
 # A worker claims up to this many compatible jobs, and this much audio, per engine call.
 ASR_BATCH_JOBS = envint("ASR_BATCH_JOBS", 16)
 ASR_BATCH_AUDIO_SECONDS = envint("ASR_BATCH_AUDIO_SECONDS", 900)
@@ -308,6 +379,9 @@ PROJECT_EXPORT_INLINE_MAX = envint("PROJECT_EXPORT_INLINE_MAX", 50)
 WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
+# Webhooks never reach loopback, private, link-local, multicast or reserved addresses, except the
+# host names, addresses and networks (CIDR) listed here: "hooks.internal,10.0.5.0/24".
+WEBHOOK_ALLOWED_HOSTS = envlist("WEBHOOK_ALLOWED_HOSTS")
 
 # --- HTTP API (api/) -----------------------------------------------------------
 # Token auth first: its "Token" challenge makes anonymous requests 401, not 403.

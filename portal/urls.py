@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views, views_audit
+from portal import sign_in, views, views_audit
 from portal.health import healthz
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("accounts/password_reset/", sign_in.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("settings/", views.preferences, name="preferences"),
     path("teams/new/", views.team_create, name="team_create"),
@@ -26,3 +27,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler400 = "portal.error_views.bad_request"
+handler403 = "portal.error_views.permission_denied"
+handler404 = "portal.error_views.page_not_found"
+handler500 = "portal.error_views.server_error"

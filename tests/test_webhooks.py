@@ -25,6 +25,12 @@ from transcription.services.webhooks import webhook_create, webhook_deliveries_s
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def local_receivers_allowed(settings):
+    """The receivers here listen on loopback, which webhooks reach only where the operator allows it."""
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
 class Receiver:
     """A local HTTP endpoint that records what it receives."""
 

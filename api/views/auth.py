@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -30,7 +31,10 @@ class TokenCreateView(APIView):
         description=(
             "Checks the username and password and returns a new token named "
             f'"{LOGIN_LABEL}". The key is shown only once; see and revoke tokens on the '
-            "Settings → API tokens page. Rate-limited per client address."
+            "Settings → API tokens page. Rate-limited: "
+            f"{settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['api_token']} per client address (429), and "
+            f"{settings.AXES_FAILURE_LIMIT} wrong passwords for one user from one address lock that sign-in for "
+            f"{int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)} minutes (429)."
         ),
         request=LoginSerializer,
         responses={200: TokenSerializer, 400: DetailSerializer, 429: DetailSerializer},

@@ -38,12 +38,12 @@ class JobListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Job]:
         jobs = jobs_for_user(self.request.user).select_related("media", "transcript")
         params = self.request.query_params
-        if status := params.get("status"):
+        if (status := params.get("status")) is not None:
             if status not in JobStatus.values:
                 raise BadRequest(_("Unknown status %(status)r: use one of %(choices)s.") % {
                     "status": status, "choices": ", ".join(JobStatus.values)})
             jobs = jobs.filter(job_states.q_status(status))
-        if project := params.get("project"):
+        if (project := params.get("project")) is not None:
             try:
                 project_id = parse_uuid(project)
             except Http404:
@@ -64,7 +64,8 @@ class JobListView(generics.ListAPIView):
                              description="Only jobs in this state."),
             OpenApiParameter("project", OpenApiTypes.UUID, description="Only jobs of this project."),
         ],
-        responses={200: JobSerializer(many=True), 400: DetailSerializer, 401: DetailSerializer},
+        responses={200: JobSerializer(many=True), 400: DetailSerializer, 401: DetailSerializer,
+                   404: DetailSerializer},
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)

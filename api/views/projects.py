@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -27,6 +28,7 @@ from portal.actor import Actor, Via
 from portal.models import Project
 from portal.services.teams import project_create
 from transcription.services.job_options import hotwords_parse
+from transcription.services.upload_parts import upload_parts_unreadable
 from transcription.services.uploads import upload_handlers_install, uploads_accept
 
 ERRORS = {401: DetailSerializer, 403: DetailSerializer, 404: DetailSerializer}
@@ -38,7 +40,9 @@ class ProjectListView(generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[Project]:
         return projects_for_user(self.request.user).order_by("name", "id")
 
-    @extend_schema(operation_id="projects_list", summary="Projects in my teams")
+    @extend_schema(operation_id="projects_list", summary="Projects in my teams",
+                   responses={200: ProjectSerializer(many=True), 400: DetailSerializer, 401: DetailSerializer,
+                              404: DetailSerializer})
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -79,7 +83,12 @@ class ProjectUploadView(APIView):
         description=(
             "Multipart form data with one or more `file` fields. Every file is checked by decoding it; "
             "accepted files become queued jobs, the others are listed in `rejected` with the reason. "
-            "If nothing was accepted the answer is 400 with the same lists and a `detail`."
+            "If nothing was accepted the answer is 400 with the same lists and a `detail`.\n\n"
+            f"Limits: each file up to {settings.MAX_UPLOAD_MB} MB (larger ones are rejected by name); "
+            f"at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files per request (more: 400; send several "
+            f"requests or a ZIP); a ZIP holds at most {settings.ZIP_MAX_MEMBERS} members and "
+            f"{settings.ZIP_MAX_TOTAL_MB} MB uncompressed; file names must be UTF-8; "
+            f"{settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['api_upload']} upload requests per user (429)."
         ),
         request={"multipart/form-data": UploadFilesSerializer},
         responses={201: UploadResultSerializer, 400: UploadRejectedSerializer, 429: DetailSerializer,
@@ -88,7 +97,8 @@ class ProjectUploadView(APIView):
     def post(self, request: Request, project_id: UUID) -> Response:
         project = get_project_for_user(request.user, project_id, write=True)
         files = request.FILES.getlist("file")
-        if not files:
+        unreadable = upload_parts_unreadable(request._request)
+        if not files and not unreadable:
             return Response({"detail": _('Attach one or more files in "file" fields.'),
                              "jobs": [], "rejected": []}, status=status.HTTP_400_BAD_REQUEST)
         fields = {name: request.data[name] for name in ("urgent", "preset", "speakers", "hotwords")
@@ -98,7 +108,8 @@ class ProjectUploadView(APIView):
         chosen = options.validated_data
         result = uploads_accept(actor=Actor.from_request(request._request, via=Via.API), project=project,
                                 files=files, urgent=chosen.get("urgent", False), preset=chosen.get("preset") or None,
-                                speakers=chosen.get("speakers") or None, hotwords=chosen.get("hotwords") or None)
+                                speakers=chosen.get("speakers") or None, hotwords=chosen.get("hotwords") or None,
+                                unreadable=unreadable)
         body = {
             "jobs": [{"id": job.pk, "filename": job.media.original_name, "status": job.status,
                       "options": job_options_json(job)} for job in result.jobs],

@@ -27,7 +27,9 @@ class TeamListView(generics.ListCreateAPIView):
         role = Membership.objects.filter(team=OuterRef("pk"), user=self.request.user).values("role")[:1]
         return teams_for_user(self.request.user).annotate(role=Subquery(role)).order_by("name", "id")
 
-    @extend_schema(operation_id="teams_list", summary="Teams I belong to, with my role")
+    @extend_schema(operation_id="teams_list", summary="Teams I belong to, with my role",
+                   responses={200: TeamSerializer(many=True), 400: DetailSerializer, 401: DetailSerializer,
+                              404: DetailSerializer})
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 

@@ -17,7 +17,10 @@ from portal.actor import Actor, Via
 from transcription.access import get_transcript_for_user
 from transcription.services.exports import (
     CHINESE_CHOICES,
+    CONTENT_TYPES,
     EXPORT_FORMATS,
+    MAX_CUE_CHARS,
+    MIN_CUE_CHARS,
     PUNCTUATION_CHOICES,
     ExportOptions,
     transcript_export,
@@ -66,14 +69,16 @@ class TranscriptExportView(APIView):
             OpenApiParameter("punctuation", OpenApiTypes.STR, enum=[c for c in PUNCTUATION_CHOICES if c],
                              description="Full- or half-width punctuation."),
             OpenApiParameter("itn", OpenApiTypes.BOOL,
-                             description="Numbers as digits (二零二四年 → 2024年); default: the project's setting."),
-            OpenApiParameter("max_chars", OpenApiTypes.INT, default=0,
-                             description="srt/vtt: split cues longer than this (10–200) at word boundaries; "
-                                         "0: one cue per segment."),
+                             description="Numbers as digits (inverse text normalisation); default: the project's "
+                                         "choice."),
+            OpenApiParameter("max_chars", OpenApiTypes.INT,
+                             description=f"srt and vtt: split cues longer than this many characters at word "
+                                         f"boundaries; 0 (the default) or {MIN_CUE_CHARS} to {MAX_CUE_CHARS}."),
         ],
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The file, as an attachment named after the media file."),
+            **{(200, CONTENT_TYPES[fmt].split(";")[0]): OpenApiResponse(
+                OpenApiTypes.BINARY, description=f"format={fmt}: the file, as an attachment named after the media "
+                                                 f"file ({CONTENT_TYPES[fmt]}).") for fmt in EXPORT_FORMATS},
             400: DetailSerializer, **ERRORS,
         },
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from portal.actor import Actor
@@ -40,3 +42,14 @@ def user_delete(*, actor: Actor, user: AbstractBaseUser) -> None:
             audit_record(actor=actor, action=AuditAction.MEMBER_REMOVE, team=membership.team, obj=user,
                          detail={"role": membership.role, "account_deleted": True})
         user.delete()
+
+
+def sign_in_unlock(*, actor: Actor, attempts: QuerySet[AccessAttempt]) -> int:
+    """Forget these failed sign-ins (staff), so a locked-out person can sign in again at once."""
+    with transaction.atomic():
+        rows = list(attempts.values_list("pk", "username", "ip_address"))
+        for _pk, username, ip in rows:
+            audit_record(actor=actor, action=AuditAction.SIGN_IN_UNLOCK, team=None, obj=None,
+                         obj_repr=f"{username or '?'} @ {ip or '?'}", detail={"username": username, "ip": ip})
+        AccessAttempt.objects.filter(pk__in=[pk for pk, _u, _i in rows]).delete()
+    return len(rows)

@@ -43,7 +43,7 @@ CLAIM_TRIES = 10
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{settings.NODE_NAME or socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(slots=True)

@@ -98,7 +98,7 @@ def project_export_build(*, export_id: object) -> ProjectExport:
     try:
         options = ExportOptions(**export.options)
         taken: set[str] = set()
-        with tempfile.TemporaryFile() as spool:
+        with tempfile.TemporaryFile(prefix="export-", dir=settings.SCRATCH_DIR) as spool:
             with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 for transcript in project_transcripts(project=export.project):
                     exported = transcript_render(transcript=transcript, format=export.format, options=options)

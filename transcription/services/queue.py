@@ -8,12 +8,17 @@ the workers as each frees up.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from portal.models import Membership
@@ -37,16 +42,10 @@ def queue_summary_for_user(*, user: AbstractBaseUser) -> dict[str, int]:
 def queue_positions(*, jobs: Iterable[Job]) -> dict[object, int | None]:
     """1-based place in the global queue for each queued job (None otherwise)."""
     jobs = list(jobs)
-    positions: dict[object, int | None] = {job.pk: None for job in jobs}
-    wanted = {job.pk for job in jobs if job.is_queued}
-    if wanted:
-        for place, waiting in enumerate(queue_order(), start=1):
-            if waiting.pk in wanted:
-                positions[waiting.pk] = place
-                wanted.discard(waiting.pk)
-                if not wanted:
-                    break
-    return positions
+    if not any(job.is_queued for job in jobs):
+        return {job.pk: None for job in jobs}
+    places = queue_schedule().places
+    return {job.pk: places.get(job.pk, (None, None))[0] if job.is_queued else None for job in jobs}
 
 
 def measured_rtf() -> float | None:
@@ -64,43 +63,78 @@ def measured_rtf() -> float | None:
     return processing / audio if audio > 0 else None
 
 
-def _eta(now: datetime, seconds: float, rtf: float | None) -> datetime | None:
-    return now + timedelta(seconds=seconds) if rtf is not None else None
+@dataclass(frozen=True)
+class Schedule:
+    """Where every active job stands: queued jobs' places and when each active job should finish."""
+
+    computed_at: datetime
+    places: dict[object, tuple[int, datetime | None]]  # queued job -> (place, eta)
+    running: dict[object, datetime | None]  # running job -> eta
 
 
-def jobs_with_queue_info(jobs: Sequence[Job], *, now: datetime | None = None) -> Sequence[Job]:
+def _schedule(now: datetime) -> Schedule:
+    """Positions are the places in queue_order, the order workers claim in. Each worker is busy
+    until the audio it holds is done; queued jobs go, in that order, to the worker free first."""
+    rtf = measured_rtf()
+
+    def eta(seconds: float) -> datetime | None:
+        return now + timedelta(seconds=seconds) if rtf is not None else None
+
+    left: dict[str, float] = {}
+    running: dict[object, datetime | None] = {}
+    for pk, worker, duration, progress in (Job.objects.filter(job_states.q_status(JobStatus.RUNNING))
+                                           .values_list("pk", "worker", "media__duration", "progress")):
+        left[worker] = left.get(worker, 0.0) + (duration or 0) * (1 - (progress or 0) / 100) * (rtf or 0)
+        running[pk] = eta(left[worker])
+    free_at = list(left.values()) or [0.0]
+    heapq.heapify(free_at)
+    places: dict[object, tuple[int, datetime | None]] = {}
+    for place, job in enumerate(queue_order(now=now), start=1):
+        finish = heapq.heappop(free_at) + job.seconds * (rtf or 0)
+        heapq.heappush(free_at, finish)
+        places[job.pk] = (place, eta(finish))
+    return Schedule(computed_at=now, places=places, running=running)
+
+
+def queue_schedule(*, now: datetime | None = None) -> Schedule:
+    """The schedule, shared for a moment (QUEUE_SNAPSHOT_SECONDS) by every page and API call
+    once the queue is long (QUEUE_SNAPSHOT_MIN_JOBS queued): working it out walks the whole
+    queue, and twenty people watching their queues would otherwise each do so every two seconds.
+    The snapshot is keyed on what changes the order (jobs queued, started, re-prioritised), so a
+    change is seen at once; only the progress of running jobs can be that many seconds old."""
+    now = now or timezone.now()
+    active = Job.objects.filter(job_states.q_active())
+    signature = active.aggregate(queued=Count("id", filter=job_states.q_status(JobStatus.QUEUED)),
+                                 running=Count("id", filter=job_states.q_status(JobStatus.RUNNING)),
+                                 last_queued=Max("queued_at"), last_started=Max("started_at"),
+                                 priority=Sum("priority"), cancelling=Count("id", filter=Q(cancel_requested=True)))
+    if (signature["queued"] or 0) < settings.QUEUE_SNAPSHOT_MIN_JOBS:
+        return _schedule(now)
+    window = int(time.time() // max(1, settings.QUEUE_SNAPSHOT_SECONDS))
+    digest = hashlib.sha256(repr(sorted(signature.items())).encode()).hexdigest()[:24]
+    key = f"queue-schedule:{digest}:{window}"
+    schedule = cache.get(key)
+    if schedule is None:
+        schedule = _schedule(now)
+        cache.set(key, schedule, timeout=2 * max(1, settings.QUEUE_SNAPSHOT_SECONDS))
+    return schedule
+
+
+def jobs_with_queue_info(jobs: Sequence[Job], *, now: datetime | None = None,
+                         schedule: Schedule | None = None) -> Sequence[Job]:
     """Annotate each job with ``queue_position`` and ``eta`` (a datetime
     when it should finish, or None when there is no measurement yet)."""
     for job in jobs:
         job.queue_position = None  # type: ignore[attr-defined]
         job.eta = None  # type: ignore[attr-defined]
-    active = {job.pk: job for job in jobs if job.is_active}
-    if not active:
+    if not any(job.is_active for job in jobs):
         return jobs
-    rtf = measured_rtf()
-    now = now or timezone.now()
-    running = list(Job.objects.filter(job_states.q_status(JobStatus.RUNNING))
-                   .values_list("pk", "worker", "media__duration", "progress"))
-    # Each worker is busy until the audio it holds is done; its jobs finish in turn.
-    left: dict[str, float] = {}
-    for pk, worker, duration, progress in running:
-        left[worker] = left.get(worker, 0.0) + (duration or 0) * (1 - (progress or 0) / 100) * (rtf or 0)
-        if pk in active:
-            active[pk].eta = _eta(now, left[worker], rtf)
-    waiting = {pk for pk, job in active.items() if job.is_queued}
-    if not waiting:
-        return jobs
-    free_at = list(left.values()) or [0.0]
-    heapq.heapify(free_at)
-    for place, job in enumerate(queue_order(now=now), start=1):
-        finish = heapq.heappop(free_at) + job.seconds * (rtf or 0)
-        heapq.heappush(free_at, finish)
-        if job.pk in waiting:
-            active[job.pk].queue_position = place  # type: ignore[attr-defined]
-            active[job.pk].eta = _eta(now, finish, rtf)  # type: ignore[attr-defined]
-            waiting.discard(job.pk)
-            if not waiting:
-                break
+    schedule = schedule or queue_schedule(now=now)
+    for job in jobs:
+        if job.is_running:
+            job.eta = schedule.running.get(job.pk)  # type: ignore[attr-defined]
+        elif job.is_queued and job.pk in schedule.places:
+            job.queue_position, job.eta = schedule.places[job.pk]  # type: ignore[attr-defined]
     return jobs
 
 

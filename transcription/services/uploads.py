@@ -42,6 +42,7 @@ from transcription.asr.audio import MediaError, probe
 from transcription.models import Job, MediaFile
 from transcription.services.job_options import upload_options
 from transcription.services.media import media_delete_files
+from transcription.services.upload_parts import upload_parts_watch
 from transcription.services.wakeups import job_enqueue_wakeup
 from transcription.services.zips import MemberDamaged, ZipRejected, zip_extract, zip_open, zip_plan
 
@@ -103,8 +104,15 @@ class SizeLimitUploadHandler(FileUploadHandler):
         self.received = 0
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        before = self.received
         self.received += len(raw_data)
-        return None if self.received > self.limit else raw_data
+        if self.received <= self.limit:
+            return raw_data
+        if before <= self.limit:
+            # The file just went past the limit: the partial copy the next handlers
+            # spooled is of no use, so delete it now rather than when the request is freed.
+            upload_handlers_release(self.request, after=self)
+        return None
 
     def file_complete(self, file_size: int) -> UploadedFile | None:
         if self.received > self.limit:
@@ -116,6 +124,27 @@ def upload_handlers_install(request: HttpRequest) -> None:
     """Call before touching request.POST/FILES (views doing so must be
     csrf_exempt outside and csrf_protect inside, as Django's docs describe)."""
     request.upload_handlers.insert(0, SizeLimitUploadHandler(request))
+    upload_parts_watch(request)
+
+
+def unreadable_name_message() -> str:
+    return _("The file name is not valid UTF-8, so the file could not be read. Rename the file, or send the "
+             "name as filename*=UTF-8''… .")
+
+
+def upload_handlers_release(request: HttpRequest | None, *, after: FileUploadHandler | None = None) -> None:
+    """Close (and so delete) the file each upload handler is spooling into, or
+    only those of the handlers after ``after``. Django closes the files it
+    hands to the view at the end of the request, but not one a handler was
+    still writing when it stopped taking data; that one would stay on disk
+    until the request object is garbage-collected."""
+    handlers = list(getattr(request, "_upload_handlers", None) or [])
+    if after is not None:
+        handlers = handlers[handlers.index(after) + 1:] if after in handlers else []
+    for handler in handlers:
+        spool = getattr(handler, "file", None)
+        if spool is not None and not isinstance(handler, SizeLimitUploadHandler):
+            spool.close()
 
 
 # --- names ---------------------------------------------------------------------------------------
@@ -204,10 +233,22 @@ def ingest_path(*, intake: Intake, path: str, name: str, result: UploadResult,
     if zipfile.is_zipfile(path):
         _ingest_zip(intake=intake, archive_name=name, path=path, size=os.path.getsize(path), result=result)
         return
+    if _starts_like_a_zip(path):
+        result.rejected.append(Rejection(name, _("This ZIP file is damaged and cannot be read.")))
+        return
     try:
         result.jobs.append(media_ingest(intake=intake, name=name, path=path, content=content))
     except MediaError as e:
-        result.rejected.append(Rejection(name, str(e)))
+        damaged_zip = name.lower().endswith(".zip")
+        result.rejected.append(Rejection(name, _("This ZIP file is damaged and cannot be read.") if damaged_zip
+                                         else str(e)))
+
+
+def _starts_like_a_zip(path: str) -> bool:
+    """A ZIP's first bytes (a local file header, or an empty archive's end record),
+    for archives whose end was cut off: Python finds ZIPs by their end."""
+    with open(path, "rb") as fh:
+        return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 
 @contextmanager
@@ -226,17 +267,18 @@ def _local_path(upload: UploadedFile) -> Iterator[tuple[str, File | None]]:
 
 def uploads_accept(*, actor: Actor, project: Project, files: Iterable[UploadedFile], urgent: bool = False,
                    preset: str | None = None, speakers: str | None = None,
-                   hotwords: str | None = None) -> UploadResult:
+                   hotwords: str | None = None, unreadable: Iterable[str] = ()) -> UploadResult:
     """Turn uploaded files into jobs. The caller has checked that the actor
     may write to ``project``. ``urgent`` puts them ahead of the fair-share
     order, where the team allows it; preset, speakers and hotwords (comma
     separated, added to the project's) override the project's defaults.
-    A bad option is refused (Invalid) before any file is read."""
+    A bad option is refused (Invalid) before any file is read. ``unreadable``
+    names the files of the request that could not be read (upload_parts)."""
     if urgent and not project.team.allow_urgent:
         raise NotAllowed(_("This team does not allow urgent uploads; an owner or admin can turn them on."))
     options = upload_options(project=project, preset=preset, speakers=speakers, hotwords=hotwords)
     intake = Intake(project=project, user=actor.user, urgent=urgent, options=options)
-    result = UploadResult()
+    result = UploadResult(rejected=[Rejection(display_name(name), unreadable_name_message()) for name in unreadable])
     for upload in files:
         name = display_name(upload.name or "")
         try:

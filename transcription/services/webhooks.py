@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
+import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -29,6 +29,12 @@ from portal.errors import Invalid
 from portal.models import AuditAction, Project
 from portal.services.audit import audit_record
 from transcription.models import Job, Transcript, Webhook, WebhookDelivery
+from transcription.services.webhook_targets import (
+    TargetRefused,
+    TargetUnresolved,
+    webhook_post,
+    webhook_url_check,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,7 @@ _url_validator = URLValidator(schemes=["http", "https"])
 
 def webhook_create(*, actor: Actor, project: Project, url: str) -> Webhook:
     url = (url or "").strip()
+    webhook_url_check(url=url)  # internal addresses, in any notation, before the syntax check
     try:
         _url_validator(url)
     except ValidationError:
@@ -141,14 +148,17 @@ def _post(webhook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str,
         "X-Portal-Delivery": str(delivery.pk),
     }
     try:
-        response = requests.post(webhook.url, data=body, headers=headers,
-                                 timeout=settings.WEBHOOK_TIMEOUT_SECONDS, allow_redirects=False)
-    except requests.RequestException as e:
+        answer = webhook_post(url=webhook.url, body=body, headers=headers,
+                              timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    except TargetRefused as e:
+        return None, "", _("Not sent: %(reason)s") % {"reason": e.message}
+    except TargetUnresolved:
+        return None, "", _("Not sent: the host name could not be resolved.")
+    except (urllib3.exceptions.HTTPError, OSError) as e:
         return None, "", f"{type(e).__name__}: {e}"[:500]
-    excerpt = response.text[:500] if response.content else ""
-    error = "" if 200 <= response.status_code < 300 else _("The receiver answered HTTP %(code)d.") % {
-        "code": response.status_code}
-    return response.status_code, excerpt, error
+    error = "" if 200 <= answer.status < 300 else _("The receiver answered HTTP %(code)d.") % {
+        "code": answer.status}
+    return answer.status, answer.excerpt, error
 
 
 def webhook_delivery_attempt(*, delivery: WebhookDelivery, now: datetime | None = None) -> bool:

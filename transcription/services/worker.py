@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -68,11 +69,24 @@ def media_local_path(media: MediaFile) -> Iterator[str]:
     if path is not None:
         yield path
         return
-    with tempfile.NamedTemporaryFile(prefix="job-", suffix=".media") as tmp:
+    with scratch_file() as (tmp, tmp_path):
         with storage.open(media.file.name, "rb") as src:
             shutil.copyfileobj(src, tmp, 1024 * 1024)
         tmp.flush()
-        yield tmp.name
+        yield tmp_path
+
+
+@contextlib.contextmanager
+def scratch_file() -> Iterator[tuple[Any, str]]:
+    """(file, path) in SCRATCH_DIR. On Linux the file has no name at all
+    (opened through /proc/self/fd), so a killed worker leaves nothing behind."""
+    with tempfile.TemporaryFile(prefix="job-", suffix=".media", dir=settings.SCRATCH_DIR) as tmp:
+        proc_path = f"/proc/self/fd/{tmp.fileno()}"
+        if os.path.exists(proc_path):
+            yield tmp, proc_path
+            return
+    with tempfile.NamedTemporaryFile(prefix="job-", suffix=".media", dir=settings.SCRATCH_DIR) as named:
+        yield named, named.name
 
 
 @dataclass

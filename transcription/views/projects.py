@@ -22,9 +22,10 @@ from transcription.job_states import JobStatus
 from transcription.services.job_actions import jobs_retry_failed
 from transcription.services.job_options import upload_choices
 from transcription.services.queue import jobs_with_queue_info
+from transcription.services.upload_parts import upload_parts_unreadable
 from transcription.services.uploads import max_upload_bytes, upload_handlers_install, uploads_accept
 
-JOBS_PER_PAGE = 50
+JOBS_PER_PAGE = 25
 STATUS_FILTERS = ("active", *JobStatus.values)
 
 
@@ -85,7 +86,8 @@ def project_upload(request: HttpRequest, project_id: str) -> HttpResponse:
 def _project_upload(request: HttpRequest, project_id: str) -> HttpResponse:
     project = get_project_for_user(request.user, project_id, write=True)
     files = request.FILES.getlist("files")
-    if not files:
+    unreadable = upload_parts_unreadable(request)
+    if not files and not unreadable:
         if wants_json(request):
             return JsonResponse({"detail": _("Choose one or more files."), "jobs": [], "rejected": []}, status=400)
         messages.error(request, _("Choose one or more files."))
@@ -93,7 +95,7 @@ def _project_upload(request: HttpRequest, project_id: str) -> HttpResponse:
     result = uploads_accept(actor=Actor.from_request(request), project=project, files=files,
                             urgent=request.POST.get("urgent") in ("1", "on", "true"),
                             preset=request.POST.get("preset") or None, speakers=request.POST.get("speakers") or None,
-                            hotwords=request.POST.get("hotwords") or None)
+                            hotwords=request.POST.get("hotwords") or None, unreadable=unreadable)
     if wants_json(request):
         return JsonResponse({
             "jobs": [{"id": str(job.pk), "filename": job.media.original_name, "status": job.status}

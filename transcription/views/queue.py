@@ -17,12 +17,13 @@ from portal.actor import Actor
 from portal.middleware import safe_next, wants_json
 from transcription import job_states
 from transcription.access import get_job_for_user
+from transcription.job_states import JobStatus
 from transcription.models import Job
 from transcription.services.job_actions import job_cancel, job_history, job_retry
-from transcription.services.queue import jobs_for_queue_page, jobs_with_queue_info, roles_by_team
+from transcription.services.queue import jobs_for_queue_page, jobs_with_queue_info, queue_schedule, roles_by_team
 
-ACTIVE_PER_PAGE = 50
-FINISHED_PER_PAGE = 25
+ACTIVE_PER_PAGE = 25
+FINISHED_PER_PAGE = 10
 
 
 def _query_without(request: HttpRequest, param: str) -> str:
@@ -33,18 +34,14 @@ def _query_without(request: HttpRequest, param: str) -> str:
 
 def _queue_context(request: HttpRequest) -> dict:
     mine = jobs_for_queue_page(user=request.user)
-    # Every active job of mine, lightly, to order them: running first, then by place in the queue.
-    active_all = list(mine.filter(job_states.q_active()).select_related(None).only(
-        "pk", "status", "cancel_requested", "started_at", "created_at"))
-    jobs_with_queue_info(active_all)
-    active_all.sort(key=lambda j: (not j.is_running, j.queue_position or 0, j.started_at or j.created_at))
-    active_page = Paginator(active_all, ACTIVE_PER_PAGE).get_page(request.GET.get("active"))
-    full = mine.in_bulk([j.pk for j in active_page.object_list])
-    active = []
-    for light in active_page.object_list:
-        job = full[light.pk]
-        job.queue_position, job.eta = light.queue_position, light.eta  # type: ignore[attr-defined]
-        active.append(job)
+    # Every active job of mine, as bare rows, to order them: running first, then by place in the queue.
+    schedule = queue_schedule()
+    rows = mine.filter(job_states.q_active()).values_list("pk", "status", "started_at", "created_at")
+    order = sorted(rows, key=lambda r: (r[1] != JobStatus.RUNNING, schedule.places.get(r[0], (0, None))[0],
+                                        r[2] or r[3]))
+    active_page = Paginator([r[0] for r in order], ACTIVE_PER_PAGE).get_page(request.GET.get("active"))
+    full = mine.in_bulk(list(active_page.object_list))
+    active = jobs_with_queue_info([full[pk] for pk in active_page.object_list if pk in full], schedule=schedule)
     finished = Paginator(mine.filter(job_states.q_finished()).order_by("-finished_at", "-created_at"),
                          FINISHED_PER_PAGE).get_page(request.GET.get("page"))
     roles = roles_by_team(user=request.user)

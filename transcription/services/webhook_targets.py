@@ -1,0 +1,220 @@
+"""Where a webhook may be sent, and sending it there (SSRF guard).
+
+A project admin chooses the URL, but the request leaves from our servers, so
+it must never reach this machine or the internal network: loopback, private,
+link-local (cloud metadata at 169.254.169.254), shared, multicast, reserved
+and unspecified addresses are refused, including IPv4 addresses written as
+IPv6 (``::ffff:127.0.0.1``, NAT64, 6to4) and in the decimal, octal or hex forms
+the system resolver accepts (``2130706433``, ``0177.0.0.1``).
+
+The URL is checked when it is saved and again at every delivery, after DNS
+resolution: every address the name resolves to must be allowed, and the
+request then connects to the very address that was checked (the Host header
+and the TLS certificate check still use the name), so a name that resolves
+differently a second time (DNS rebinding) cannot slip through. Redirects are
+never followed. ``WEBHOOK_ALLOWED_HOSTS`` (host names, addresses or networks)
+lets an operator allow chosen internal receivers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import certifi
+import urllib3
+from django.conf import settings
+from django.utils.translation import gettext as _
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from portal.errors import Invalid
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+# IANA special-purpose blocks, listed as well as ipaddress's flags (whose lists vary between Python versions).
+_SPECIAL = [ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+    "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+    "224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128", "100::/64", "2001:db8::/32", "fc00::/7", "fe80::/10",
+    "fec0::/10", "ff00::/8",
+)]
+RESPONSE_EXCERPT = 500
+
+
+class TargetRefused(Invalid):
+    """The URL leads to an address webhooks may not reach."""
+
+
+class TargetUnresolved(Exception):
+    """The host name does not resolve (now)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    excerpt: str
+
+
+def _embedded_ipv4(ip: Address) -> ipaddress.IPv4Address | None:
+    if isinstance(ip, ipaddress.IPv4Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or ip in _NAT64_LOCAL:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def address_is_internal(ip: Address) -> bool:
+    """True for every address a webhook must not reach without the operator's say-so."""
+    inner = _embedded_ipv4(ip)
+    if inner is not None:
+        return address_is_internal(inner)
+    if any(ip in network for network in _SPECIAL if network.version == ip.version):
+        return True
+    return (not ip.is_global or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+            or ip.is_reserved or ip.is_unspecified or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local))
+
+
+def _allowed_by_operator(host: str, ip: Address | None) -> bool:
+    for entry in settings.WEBHOOK_ALLOWED_HOSTS:
+        entry = entry.strip().lower().strip("[]")
+        if not entry:
+            continue
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            if host == entry.rstrip("."):
+                return True
+            continue
+        if ip is not None and (ip in network or (_embedded_ipv4(ip) or ip) in network):
+            return True
+    return False
+
+
+def _split(url: str) -> tuple[str, str, int, str]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".").lower()
+    if scheme not in ("http", "https") or not host:
+        raise Invalid(_("Enter a valid http:// or https:// URL."))
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        raise Invalid(_("Enter a valid http:// or https:// URL.")) from None
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return scheme, host, port, path
+
+
+def _resolve(host: str, port: int) -> list[Address]:
+    """Every address the system resolver gives for ``host`` (a literal in any form it accepts, or a name)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError):
+        raise TargetUnresolved(host) from None
+    out: list[Address] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if ip not in out:
+            out.append(ip)
+    return out
+
+
+def _refused(host: str, ip: Address) -> TargetRefused:
+    shown = host if host == str(ip) else f"{host} ({ip})"
+    return TargetRefused(_("Webhooks cannot be sent to %(host)s: it is a loopback, private or otherwise internal "
+                           "address. An operator can allow it with WEBHOOK_ALLOWED_HOSTS.") % {"host": shown})
+
+
+def _check_name(host: str) -> None:
+    """``localhost`` and ``*.localhost`` mean this machine (RFC 6761), whatever a resolver says."""
+    if (host == "localhost" or host.endswith(".localhost")) and not _allowed_by_operator(host, None):
+        raise _refused(host, ipaddress.ip_address("127.0.0.1"))
+
+
+def _check(host: str, addresses: list[Address]) -> None:
+    for ip in addresses:
+        if address_is_internal(ip) and not _allowed_by_operator(host, ip):
+            raise _refused(host, ip)
+
+
+def webhook_url_check(*, url: str) -> None:
+    """At save time: refuse a URL whose host is, or resolves to, an internal
+    address. A name that does not resolve yet is let through: it is checked
+    again, after resolution, before every delivery."""
+    _scheme, host, port, _path = _split(url)
+    _check_name(host)
+    try:
+        addresses = _resolve(host, port)
+    except TargetUnresolved:
+        return
+    _check(host, addresses)
+
+
+def webhook_target_resolve(*, url: str) -> Target:
+    """At delivery time: the address to connect to, checked. Raises
+    TargetRefused or TargetUnresolved."""
+    scheme, host, port, path = _split(url)
+    _check_name(host)
+    addresses = _resolve(host, port)
+    _check(host, addresses)
+    return Target(scheme=scheme, host=host, port=port, path=path, address=str(addresses[0]))
+
+
+def _pool(target: Target, timeout: float) -> HTTPConnectionPool:
+    """A connection pool for ``target.host`` whose sockets go to ``target.address``."""
+    secure = target.scheme == "https"
+    base = HTTPSConnection if secure else HTTPConnection
+
+    def _new_conn(self):  # noqa: ANN001, ANN202 - urllib3's hook
+        # Connect to the checked address; the Host header, SNI and certificate check keep the name.
+        name, self._dns_host = self._dns_host, target.address
+        try:
+            return base._new_conn(self)
+        finally:
+            self._dns_host = name
+
+    connection = type("PinnedConnection", (base,), {"_new_conn": _new_conn})
+    common = {"timeout": urllib3.Timeout(connect=timeout, read=timeout), "retries": False, "maxsize": 1}
+    if secure:
+        pool: HTTPConnectionPool = HTTPSConnectionPool(target.host, target.port, cert_reqs="CERT_REQUIRED",
+                                                       ca_certs=certifi.where(), **common)
+    else:
+        pool = HTTPConnectionPool(target.host, target.port, **common)
+    pool.ConnectionCls = connection
+    return pool
+
+
+def webhook_post(*, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+    """POST ``body`` to ``url`` through the guard; never follows a redirect.
+    Raises TargetRefused, TargetUnresolved or urllib3's errors."""
+    target = webhook_target_resolve(url=url)
+    pool = _pool(target, timeout)
+    try:
+        response = pool.urlopen("POST", target.path, body=body, headers=headers, redirect=False,
+                                retries=False, preload_content=False, assert_same_host=False)
+        try:
+            data = response.read(RESPONSE_EXCERPT * 4)
+        finally:
+            response.release_conn()
+        return Answer(status=response.status, excerpt=data.decode("utf-8", errors="replace")[:RESPONSE_EXCERPT])
+    finally:
+        pool.close()
