@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,7 +18,6 @@ from portal.actor import Actor
 from portal.middleware import safe_next, wants_json
 from transcription import job_states
 from transcription.access import get_job_for_user
-from transcription.job_states import JobStatus
 from transcription.models import Job
 from transcription.services.job_actions import job_cancel, job_history, job_retry
 from transcription.services.queue import jobs_for_queue_page, jobs_with_queue_info, queue_schedule, roles_by_team
@@ -37,7 +37,8 @@ def _queue_context(request: HttpRequest) -> dict:
     # Every active job of mine, as bare rows, to order them: running first, then by place in the queue.
     schedule = queue_schedule()
     rows = mine.filter(job_states.q_active()).values_list("pk", "status", "started_at", "created_at")
-    order = sorted(rows, key=lambda r: (r[1] != JobStatus.RUNNING, schedule.places.get(r[0], (0, None))[0],
+    order = sorted(rows, key=lambda r: (not job_states.is_running(SimpleNamespace(status=r[1])),
+                                        schedule.places.get(r[0], (0, None))[0],
                                         r[2] or r[3]))
     active_page = Paginator([r[0] for r in order], ACTIVE_PER_PAGE).get_page(request.GET.get("active"))
     full = mine.in_bulk(list(active_page.object_list))
