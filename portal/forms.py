@@ -5,7 +5,7 @@ import zoneinfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Profile, Role
+from portal.models import Profile, Role, Theme
 from transcription.presets import presets_all, speakers_available
 from transcription.services.itn import ITN_CHOICES
 from transcription.services.job_options import SPEAKER_CHOICES, hotwords_parse, speakers_unavailable_reason
@@ -66,7 +66,12 @@ TIMEZONE_CHOICES = [("", _("Server default"))] + [
 
 class ProfileForm(forms.ModelForm):
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES, required=False)
+    theme = forms.ChoiceField(label=_("Theme"), choices=Theme.choices, required=False, initial=Theme.SYSTEM,
+                              help_text=_("System follows your device’s light or dark setting."))
 
     class Meta:
         model = Profile
-        fields = ["language", "timezone", "email_on_finish"]
+        fields = ["language", "timezone", "theme", "email_on_finish"]
+
+    def clean_theme(self) -> str:
+        return self.cleaned_data.get("theme") or Theme.SYSTEM

@@ -12,11 +12,11 @@ from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from portal.errors import DomainError
-from portal.models import Profile
+from portal.models import Profile, Theme
 
 
 class UserPreferencesMiddleware:
-    """Use the signed-in user's language and time zone, if they chose them."""
+    """Use the signed-in user's language, time zone and theme, if they chose them."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -26,6 +26,7 @@ class UserPreferencesMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             profile = Profile.objects.filter(user=user).first()
+        request.theme = Theme.of(profile.theme if profile else None)
         if profile and profile.timezone:
             try:
                 timezone.activate(zoneinfo.ZoneInfo(profile.timezone))

@@ -85,14 +85,37 @@ class Project(models.Model):
         return self.name
 
 
+class Theme(models.TextChoices):
+    """Colour scheme of the pages: the system's (light or dark as the device says), or always one."""
+
+    SYSTEM = "system", _("System")
+    LIGHT = "light", _("Light")
+    DARK = "dark", _("Dark")
+
+    @property
+    def data_theme(self) -> str:
+        """Pico's data-theme attribute: none follows the system."""
+        return "" if self == Theme.SYSTEM else self.value
+
+    @property
+    def color_scheme(self) -> str:
+        """The color-scheme meta tag (form controls and scroll bars)."""
+        return "light dark" if self == Theme.SYSTEM else self.value
+
+    @classmethod
+    def of(cls, value: str | None) -> Theme:
+        return cls(value) if value in cls.values else cls.SYSTEM
+
+
 class Profile(models.Model):
-    """Per-user preferences: interface language, time zone, notifications."""
+    """Per-user preferences: interface language, time zone, theme, notifications."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="profile")
     language = models.CharField(
         _("language"), max_length=10, blank=True, choices=settings.LANGUAGES
     )
     timezone = models.CharField(_("time zone"), max_length=64, blank=True)
+    theme = models.CharField(_("theme"), max_length=10, choices=Theme.choices, default=Theme.SYSTEM)
     email_on_finish = models.BooleanField(
         _("email me when my job finishes or fails"), default=False
     )

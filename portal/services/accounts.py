@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from portal.actor import Actor
 from portal.errors import Invalid
-from portal.models import AuditAction, Membership, Profile, Role
+from portal.models import AuditAction, Membership, Profile, Role, Theme
 from portal.services.audit import audit_record
 from portal.services.teams import ensure_another_owner
 
@@ -21,10 +21,13 @@ def profile_for(*, user: AbstractBaseUser) -> Profile:
 
 
 def profile_update(*, actor: Actor, profile: Profile, language: str, timezone: str,
-                   email_on_finish: bool) -> Profile:
-    """The acting user's interface language, time zone and notifications."""
+                   email_on_finish: bool, theme: str = Theme.SYSTEM) -> Profile:
+    """The acting user's interface language, time zone, theme and notifications."""
+    if theme not in Theme.values:
+        raise Invalid(_("Choose System, Light or Dark."))
     profile.language, profile.timezone, profile.email_on_finish = language, timezone, email_on_finish
-    profile.save(update_fields=["language", "timezone", "email_on_finish"])
+    profile.theme = theme
+    profile.save(update_fields=["language", "timezone", "theme", "email_on_finish"])
     return profile
 
 
