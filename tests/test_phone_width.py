@@ -45,8 +45,9 @@ OVERFLOW = """() => {
   for (const el of document.querySelectorAll("body *")) {
     const box = el.getBoundingClientRect();
     if (box.width && box.right > limit + 1 && el.checkVisibility({contentVisibilityAuto: true})) {
-      wide.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.className && typeof el.className === "string"
-        ? "." + el.className.trim().split(/\\s+/).join(".") : ""} right=${Math.round(box.right)}`);
+      const cls = typeof el.className === "string" && el.className.trim()
+        ? "." + el.className.trim().split(/\\s+/).join(".") : "";
+      wide.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${cls} right=${Math.round(box.right)}`);
     }
   }
   return {scroll: document.documentElement.scrollWidth, inner: limit, wide: wide.slice(0, 8)};
