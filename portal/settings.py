@@ -308,6 +308,8 @@ AXES_ENABLE_ADMIN = False  # portal/admin.py registers the attempts with an audi
 AXES_VERBOSE = False
 # Password reset requests per client address and per email address.
 PASSWORD_RESET_RATE = os.getenv("PASSWORD_RESET_RATE", "5/hour")
+# How long an emailed team invitation link works.
+INVITATION_DAYS = envint("INVITATION_DAYS", 7)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
