@@ -317,6 +317,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = os.getenv("LANGUAGE_CODE", "en")
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date format on every page (portal/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
