@@ -19,6 +19,7 @@ from portal.actor import Actor
 from portal.middleware import wants_json
 from transcription import job_states
 from transcription.job_states import JobStatus
+from transcription.services.export_notices import project_exports_unseen
 from transcription.services.job_actions import jobs_retry_failed
 from transcription.services.job_options import upload_choices
 from transcription.services.queue import jobs_with_queue_info
@@ -65,6 +66,7 @@ def project_detail(request: HttpRequest, project_id: str) -> HttpResponse:
     context["max_upload_bytes"] = max_upload_bytes()
     context["upload_choices"] = upload_choices(project=project)
     context["rejections"] = list(upload_rejections_recent(project=project)[:KEEP_REJECTIONS])
+    context["ready_exports"] = list(project_exports_unseen(user=request.user, project=project)[:3])
     return render(request, "transcription/project_detail.html", context)
 
 
