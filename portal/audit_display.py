@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.models import Role
+from transcription.models import ReviewStatus
 
 _VIA = {"api": lambda: _("through the API"), "admin": lambda: _("in the admin"),
         "worker": lambda: _("by a worker"), "system": lambda: _("by the system")}
@@ -19,8 +20,6 @@ _HIDDEN = {"export"}  # ids nobody reading the log can use
 
 def _label(value: Any) -> str:
     """A role or review status by its name in the reader's language; anything else as it is."""
-    from transcription.models import ReviewStatus  # the work side's vocabulary, read only
-
     text = str(value)
     for choices in (Role, ReviewStatus):
         if text in choices.values:
@@ -30,10 +29,6 @@ def _label(value: Any) -> str:
 
 def _yes_no(yes: Callable[[], str], no: Callable[[], str]) -> Callable[[Any], str]:
     return lambda value: yes() if value else no()
-
-
-def _count(singular: str, plural: str) -> Callable[[Any], str]:
-    return lambda value: ngettext(singular, plural, int(value)) % {"n": int(value)}
 
 
 _PHRASES: dict[str, Callable[[Any], str | None]] = {
@@ -46,10 +41,10 @@ _PHRASES: dict[str, Callable[[Any], str | None]] = {
     if v else None,
     "itn": lambda v: None if v is None else (_("numbers as digits") if v else _("numbers as spoken")),
     "max_chars": lambda v: _("lines of at most %(n)d characters") % {"n": int(v)} if v else None,
-    "transcripts": _count("%(n)d transcript", "%(n)d transcripts"),
-    "media": _count("%(n)d file", "%(n)d files"),
-    "projects": _count("%(n)d project", "%(n)d projects"),
-    "days": _count("link valid for %(n)d day", "link valid for %(n)d days"),
+    "transcripts": lambda v: ngettext("%(n)d transcript", "%(n)d transcripts", int(v)) % {"n": int(v)},
+    "media": lambda v: ngettext("%(n)d file", "%(n)d files", int(v)) % {"n": int(v)},
+    "projects": lambda v: ngettext("%(n)d project", "%(n)d projects", int(v)) % {"n": int(v)},
+    "days": lambda v: ngettext("link valid for %(n)d day", "link valid for %(n)d days", int(v)) % {"n": int(v)},
     "role": lambda v: _("role: %(role)s") % {"role": _label(v)},
     "download": _yes_no(lambda: _("downloaded"), lambda: _("played in the page")),
     "allow_urgent": _yes_no(lambda: _("members may mark uploads urgent"),
