@@ -308,6 +308,8 @@ AXES_ENABLE_ADMIN = False  # portal/admin.py registers the attempts with an audi
 AXES_VERBOSE = False
 # Password reset requests per client address and per email address.
 PASSWORD_RESET_RATE = os.getenv("PASSWORD_RESET_RATE", "5/hour")
+# How long an emailed team invitation link works.
+INVITATION_DAYS = envint("INVITATION_DAYS", 7)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -315,6 +317,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = os.getenv("LANGUAGE_CODE", "en")
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date format on every page (portal/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

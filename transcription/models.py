@@ -42,6 +42,25 @@ class MediaFile(models.Model):
         return self.original_name
 
 
+class UploadRejection(models.Model):
+    """A file an upload did not add, and why: kept so the project page can
+    still show the reasons after the person has left the page."""
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="upload_rejections")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.reason}"
+
+
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, models.CASCADE, related_name="jobs")
@@ -307,6 +326,8 @@ class ProjectExport(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set on the first download: until then the requester is reminded that it is ready.
+    downloaded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -41,6 +41,8 @@ urlpatterns = [
     # uploads, jobs and the queue (helper-Q)
     path("projects/<str:project_id>/jobs/", projects.project_jobs, name="project_jobs"),
     path("projects/<str:project_id>/upload/", projects.project_upload, name="project_upload"),
+    path("projects/<str:project_id>/rejections/clear/", projects.project_rejections_clear,
+         name="project_rejections_clear"),
     path("projects/<str:project_id>/retry-failed/", projects.project_retry_failed, name="project_retry_failed"),
     path("projects/<str:project_id>/webhooks/", webhook_views.project_webhooks, name="project_webhooks"),
     path("projects/<str:project_id>/webhooks/add/", webhook_views.webhook_add, name="webhook_add"),
