@@ -29,6 +29,7 @@ from portal.services import teams as team_services
 from portal.services.accounts import profile_for, profile_update
 from portal.services.invitations import invitation_days, invitations_pending
 from transcription import job_states
+from transcription.asr.readiness import asr_readiness
 from transcription.services.queue import queue_summary_for_user
 
 
@@ -46,6 +47,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "teams": [(team, roles.get(team.id)) for team in teams],
         "projects": projects,
         "summary": queue_summary_for_user(user=request.user),
+        # Staff learn that the models are missing here, before a job fails for it.
+        "asr": asr_readiness() if request.user.is_staff else None,
     })
 
 

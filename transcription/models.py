@@ -80,6 +80,9 @@ class Job(models.Model):
     stage = models.CharField(max_length=32, blank=True)
     error = models.TextField(blank=True)  # shown to the team
     traceback = models.TextField(blank=True)  # staff only
+    # Failed because this deployment cannot load its models (job_states.is_not_set_up): the team sees a
+    # plain message in `error`, staff the operator's details in `traceback`.
+    not_set_up = models.BooleanField(default=False)
     cancel_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=128, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -120,6 +123,7 @@ class Job(models.Model):
     is_finished = property(job_states.is_finished)
     is_stopping = property(job_states.is_stopping)
     can_retry = property(job_states.can_retry)
+    is_not_set_up = property(job_states.is_not_set_up)
     can_cancel = property(job_states.can_cancel)
 
     @property

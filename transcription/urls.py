@@ -56,4 +56,5 @@ urlpatterns = [
     path("jobs/<str:job_id>/retry/", queue_views.job_retry_view, name="job_retry"),
     path("ops/", ops_views.ops, name="ops"),
     path("ops/panel/", ops_views.ops_panel, name="ops_panel"),
+    path("ops/requeue-not-set-up/", ops_views.ops_requeue_not_set_up, name="ops_requeue_not_set_up"),
 ]
