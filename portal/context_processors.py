@@ -13,4 +13,5 @@ def site_name() -> str:
 
 
 def site(request: HttpRequest | None = None) -> dict[str, str]:
-    return {"site_name": site_name()}
+    # not "site_name": Django's auth views put the request's host there
+    return {"portal_name": site_name()}

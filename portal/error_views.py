@@ -68,4 +68,4 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_api(request):
         return JsonResponse({"detail": _("Something went wrong on the server. Try again later.")}, status=500)
     # Without the request's context processors (the failure may be in them, or in the database).
-    return HttpResponse(loader.get_template("500.html").render({"site_name": site_name()}), status=500)
+    return HttpResponse(loader.get_template("500.html").render({"portal_name": site_name()}), status=500)

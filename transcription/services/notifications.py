@@ -37,7 +37,7 @@ def job_email_finished(*, job: Job) -> bool:
         "project_url": f"{settings.SITE_URL}{reverse('project', args=[job.project_id])}",
     }
     with translation.override(profile.language or settings.LANGUAGE_CODE):
-        context["site_name"] = site_name()
+        context["portal_name"] = site_name()
         subject = render_to_string("transcription/email/job_finished_subject.txt", context).strip()
         body = render_to_string("transcription/email/job_finished.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
