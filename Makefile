@@ -23,14 +23,17 @@ $(VENV)/.requirements-dev: requirements-dev.txt $(VENV)/.requirements
 	$(PIP) install -q -r requirements-dev.txt
 	touch $@
 
+# asr_models setup: download the configured hub models that are missing (skipped when present;
+# offline it prints what is missing and how to fix it, and the portal starts anyway).
 setup: $(VENV)/.requirements
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py asr_models setup
 	$(PY) manage.py ensure_admin
 
-# Local single-machine run; DEBUG defaults on here so http://127.0.0.1:8000
-# works without TLS. Production: set DEBUG=false and SECRET_KEY (see README).
-run: export DEBUG ?= true
+# Local single-machine run: DEBUG stays off (no debug pages); LOCAL_HTTP allows plain HTTP on the
+# loopback BIND only (no HTTPS redirect or secure-only cookies). Production: see README.
+run: export LOCAL_HTTP ?= true
 run: setup
 	$(VENV)/bin/honcho start
 

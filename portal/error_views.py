@@ -9,8 +9,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.utils.translation import gettext as _
 from django.views import defaults
+
+from portal.context_processors import site_name
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -64,4 +67,5 @@ def page_not_found(request: HttpRequest, exception: BaseException | None = None)
 def server_error(request: HttpRequest) -> HttpResponse:
     if is_api(request):
         return JsonResponse({"detail": _("Something went wrong on the server. Try again later.")}, status=500)
-    return defaults.server_error(request)
+    # Without the request's context processors (the failure may be in them, or in the database).
+    return HttpResponse(loader.get_template("500.html").render({"portal_name": site_name()}), status=500)

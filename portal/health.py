@@ -1,7 +1,10 @@
-"""GET /healthz: can we reach the database and the task broker, and how deep
-is the queue? No authentication, and nothing about anyone's data: only
-"ok"/"error" per dependency and two global counts. 503 when anything is down,
-so a load balancer or orchestrator can act on the status code alone."""
+"""GET /healthz: can we reach the database and the task broker, how deep is
+the queue, and can this node's speech recognition load its models? No
+authentication, and nothing about anyone's data: only "ok"/"error" per
+dependency, two global counts and the ASR problems in a few words (no paths).
+503 when the database or broker is down, so a load balancer or orchestrator
+can act on the status code alone; models that are not ready are reported in
+"asr" without failing the web node (it serves pages either way)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from django_q.models import OrmQ
 from redis import Redis
 
 from transcription import job_states
+from transcription.asr.readiness import asr_readiness
 from transcription.job_states import JobStatus
 from transcription.models import Job
 
@@ -61,6 +65,14 @@ def queue_depth() -> dict[str, int]:
     return {"queued": counts.get(JobStatus.QUEUED, 0), "running": counts.get(JobStatus.RUNNING, 0)}
 
 
+def asr_check() -> dict:
+    try:
+        return asr_readiness().as_json()
+    except Exception:
+        log.warning("health check: cannot inspect the ASR models", exc_info=True)
+        return {"ready": False, "problems": ["the model check itself failed; see the log"]}
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -79,5 +91,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "database": "ok" if database else "error",
         "broker": "ok" if broker else "error",
         "queue": queue,
+        "asr": asr_check(),
     }
     return JsonResponse(body, status=200 if ok else 503)

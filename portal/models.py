@@ -124,6 +124,34 @@ class Profile(models.Model):
         return f"Profile of {self.user}"
 
 
+class Invitation(models.Model):
+    """An emailed link that lets one person join a team with a role. Only a
+    hash of the link's token is stored; the link works once, until it expires
+    or is revoked (see portal.services.invitations for the rules)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey(Team, models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.team}"
+
+
 class AuditAction(models.TextChoices):
     TRANSCRIPT_VIEW = "transcript.view", _("viewed transcript")
     TRANSCRIPT_EDIT = "transcript.edit", _("edited transcript")
@@ -149,6 +177,9 @@ class AuditAction(models.TextChoices):
     TRANSCRIPT_REPLACE = "transcript.replace", _("replaced text")
     SPEAKERS_RECLUSTER = "transcript.speakers", _("re-grouped speakers")
     SIGN_IN_UNLOCK = "account.unlock", _("unlocked sign-in")
+    INVITATION_CREATE = "invitation.create", _("invited someone")
+    INVITATION_ACCEPT = "invitation.accept", _("accepted an invitation")
+    INVITATION_REVOKE = "invitation.revoke", _("revoked an invitation")
 
 
 class AuditLogImmutable(Exception):

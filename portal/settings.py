@@ -36,6 +36,15 @@ DATA_DIR = Path(os.getenv("DATA_DIR", BASE_DIR / "data"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = envbool("DEBUG", "false")
+# `make run`: a server bound to loopback, reached over plain HTTP (no HTTPS redirect, no secure-only
+# cookies), with DEBUG still off. Refused for any other BIND, so it cannot open plain HTTP to a network.
+LOCAL_HTTP = envbool("LOCAL_HTTP", "false")
+BIND = os.getenv("BIND", "127.0.0.1:8000")
+if LOCAL_HTTP and BIND.rsplit(":", 1)[0].strip("[]") not in ("127.0.0.1", "localhost", "::1"):
+    raise ImproperlyConfigured(f"LOCAL_HTTP is only for a server bound to loopback, but BIND is {BIND!r}. "
+                               "Unset LOCAL_HTTP and serve HTTPS (see README, Production).")
+# The site's name in page titles, the header and emails; empty: "Transcription portal", translated.
+SITE_NAME = os.getenv("SITE_NAME", "")
 # Scratch space of this node: media fetched from S3 for the model, export ZIPs being built.
 # Files there are unlinked while open, so none outlives its process, however it ends.
 SCRATCH_DIR = Path(os.getenv("SCRATCH_DIR", DATA_DIR / "scratch"))
@@ -50,10 +59,10 @@ def _secret_key() -> str:
     key = os.getenv("SECRET_KEY", "")
     if key:
         return key
-    if not DEBUG and not envbool("ALLOW_GENERATED_SECRET_KEY", "false"):
+    if not DEBUG and not LOCAL_HTTP and not envbool("ALLOW_GENERATED_SECRET_KEY", "false"):
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set SECRET_KEY in the environment "
-            "(or DEBUG=true for local development)."
+            "(or LOCAL_HTTP=true for a local server on loopback, as `make run` does)."
         )
     path = DATA_DIR / "secret_key.txt"
     if not path.exists():
@@ -71,7 +80,7 @@ SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # HTTPS hardening: on by default when DEBUG is off; SECURE_SSL_REDIRECT=false
 # for deployments behind a proxy that already redirects.
-_https = not DEBUG
+_https = not DEBUG and not LOCAL_HTTP
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(_https))
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", str(_https))
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", str(_https))
@@ -137,6 +146,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
+                "portal.context_processors.site",
             ],
         },
     },
@@ -308,6 +318,8 @@ AXES_ENABLE_ADMIN = False  # portal/admin.py registers the attempts with an audi
 AXES_VERBOSE = False
 # Password reset requests per client address and per email address.
 PASSWORD_RESET_RATE = os.getenv("PASSWORD_RESET_RATE", "5/hour")
+# How long an emailed team invitation link works.
+INVITATION_DAYS = envint("INVITATION_DAYS", 7)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -315,6 +327,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = os.getenv("LANGUAGE_CODE", "en")
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date format on every page (portal/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -346,6 +360,9 @@ ASR_PRESETS = os.getenv("ASR_PRESETS", "")
 ASR_MAX_ENGINES = envint("ASR_MAX_ENGINES", 2)
 ASR_VAD_IMPL = os.getenv("ASR_VAD_IMPL", "fast")  # fast | funasr
 ASR_DTYPE = os.getenv("ASR_DTYPE", "fp32")  # fp32 | fp16 | bf16 (half precision on CUDA only)
+# Check this node's models for /healthz, the ops page and the staff banner; off on web nodes that
+# hold no models (their workers are elsewhere).
+ASR_CHECK_MODELS = envbool("ASR_CHECK_MODELS", "true")
 # Keep torch from initialising CUDA through the driver in forking parents.
 os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 
@@ -434,6 +451,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"queue_chatter": {"()": "portal.log_filters.DemoteQueueChatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -441,5 +459,7 @@ LOGGING = {
         "funasr": {"level": "WARNING"},
         "modelscope": {"level": "WARNING"},
         "numba": {"level": "WARNING"},
+        # django-q2 logs each schedule run and wake-up at INFO: demoted to DEBUG (portal/log_filters.py).
+        "django-q": {"filters": ["queue_chatter"]},
     },
 }

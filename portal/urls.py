@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import sign_in, views, views_audit
+from portal import sign_in, views, views_audit, views_invitations
 from portal.health import healthz
 
 urlpatterns = [
@@ -17,6 +17,10 @@ urlpatterns = [
     path("teams/<str:team_id>/members/add/", views.member_add, name="member_add"),
     path("teams/<str:team_id>/members/role/", views.member_role, name="member_role"),
     path("teams/<str:team_id>/members/remove/", views.member_remove, name="member_remove"),
+    path("teams/<str:team_id>/invitations/", views_invitations.invitation_create, name="invitation_create"),
+    path("teams/<str:team_id>/invitations/<str:invitation_id>/revoke/", views_invitations.invitation_revoke,
+         name="invitation_revoke"),
+    path("teams/<str:team_id>/join/<str:token>/", views_invitations.invitation_accept, name="invitation_accept"),
     path("teams/<str:team_id>/projects/new/", views.project_create, name="project_create"),
     path("projects/<str:project_id>/edit/", views.project_edit, name="project_edit"),
     path("projects/<str:project_id>/delete/", views.project_delete, name="project_delete"),

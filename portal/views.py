@@ -15,11 +15,21 @@ from django.views.decorators.http import require_POST
 from portal.access import get_project_for_user, get_team_for_user, projects_for_user, teams_for_user
 from portal.actor import Actor
 from portal.errors import DomainError
-from portal.forms import MemberAddForm, MemberRemoveForm, MemberRoleForm, ProfileForm, ProjectForm, TeamForm
+from portal.forms import (
+    InvitationForm,
+    MemberAddForm,
+    MemberRemoveForm,
+    MemberRoleForm,
+    ProfileForm,
+    ProjectForm,
+    TeamForm,
+)
 from portal.models import Membership, Role
 from portal.services import teams as team_services
 from portal.services.accounts import profile_for, profile_update
+from portal.services.invitations import invitation_days, invitations_pending
 from transcription import job_states
+from transcription.asr.readiness import asr_readiness
 from transcription.services.queue import queue_summary_for_user
 
 
@@ -37,6 +47,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "teams": [(team, roles.get(team.id)) for team in teams],
         "projects": projects,
         "summary": queue_summary_for_user(user=request.user),
+        # Staff learn that the models are missing here, before a job fails for it.
+        "asr": asr_readiness() if request.user.is_staff else None,
     })
 
 
@@ -57,8 +69,10 @@ def team_detail(request: HttpRequest, team_id: str) -> HttpResponse:
 
 
 def _render_team(request: HttpRequest, team, *, add_form: MemberAddForm,
-                 rename_form: TeamForm | None = None, status: int = 200) -> HttpResponse:
+                 rename_form: TeamForm | None = None, invite_form: InvitationForm | None = None,
+                 status: int = 200) -> HttpResponse:
     memberships = team.memberships.select_related("user").order_by("user__username")
+    can_manage = team.membership.can_manage
     return render(request, "portal/team_detail.html", {
         "team": team,
         "membership": team.membership,
@@ -67,6 +81,9 @@ def _render_team(request: HttpRequest, team, *, add_form: MemberAddForm,
         "add_form": add_form,
         "rename_form": rename_form or TeamForm(initial={"name": team.name}),
         "roles": Membership._meta.get_field("role").choices,
+        "invite_form": invite_form or InvitationForm(),
+        "invitations": list(invitations_pending(team=team)) if can_manage else [],
+        "invitation_days": invitation_days(),
     }, status=status)
 
 
@@ -104,6 +121,13 @@ def member_add(request: HttpRequest, team_id: str) -> HttpResponse:
                 identifier=form.cleaned_data["identifier"], role=form.cleaned_data["role"],
             )
         except DomainError as e:
+            identifier = form.cleaned_data["identifier"].strip()
+            if "@" in identifier and not team_services.user_exists(identifier=identifier):
+                # Someone new: offer the invitation, filled in, instead of a dead end.
+                form.add_error("identifier", _("Nobody has an account with this email yet. Invite them by "
+                                               "email below: they get a link to join."))
+                return _render_team(request, team, add_form=form, status=400, invite_form=InvitationForm(
+                    initial={"email": identifier, "role": form.cleaned_data["role"]}))
             form.add_error("identifier", e.message)
         else:
             messages.success(request, _("%(user)s added as %(role)s.") % {

@@ -140,7 +140,9 @@ def test_confirmations_work_without_inline_handlers(live_server, browser, site, 
     sign_in(visitor.page, live_server.url, "alice")
     team = site["team"]
     visitor.visit(f"/teams/{team.pk}/")
-    # Changing a role submits at once; removing asks first (declined, then accepted).
+    # Changing a role asks first (accepted here; declining is in test_people_browser.py); so does removing
+    # (declined, then accepted).
+    visitor.page.once("dialog", lambda d: d.accept())
     with visitor.page.expect_navigation():
         visitor.page.select_option("tr:has-text('bob') select[name=role]", "member")
     assert Membership.objects.get(user=bob).role == Role.MEMBER

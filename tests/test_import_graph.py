@@ -12,7 +12,7 @@ PACKAGES = ("portal", "transcription", "api")
 # Imported lazily on purpose: torch and funasr cost seconds and ~500 MiB and must never
 # load in web processes or before django-q2 forks (DESIGN §5); the model hubs' clients
 # (optional: only `asr_models download` and hub names need them) pull in as much again.
-LAZY_ALLOWED = ("torch", "funasr", "modelscope", "huggingface_hub")
+LAZY_ALLOWED = ("torch", "funasr", "modelscope", "modelscope_hub", "huggingface_hub")
 
 
 def module_name(path: Path) -> str:

@@ -36,3 +36,18 @@ def test_development_generates_a_secret_key_once_and_reuses_it(tmp_path):
     key = (tmp_path / "secret_key.txt").read_text()
     assert len(key) >= 50
     assert oct((tmp_path / "secret_key.txt").stat().st_mode & 0o777) == "0o600"
+
+
+def test_local_http_runs_plain_http_on_loopback_with_debug_off(tmp_path):
+    r = _manage("shell", "-c", "from django.conf import settings as s; print(s.DEBUG, s.SECURE_SSL_REDIRECT, "
+                "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)",
+                env={"LOCAL_HTTP": "true", "BIND": "127.0.0.1:8000", "DATA_DIR": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1].split() == ["False", "False", "False", "False"]
+    assert oct((tmp_path / "secret_key.txt").stat().st_mode & 0o777) == "0o600"
+
+
+def test_local_http_is_refused_for_a_server_open_to_the_network(tmp_path):
+    r = _manage("check", env={"LOCAL_HTTP": "true", "BIND": "0.0.0.0:8000", "DATA_DIR": str(tmp_path)})
+    assert r.returncode != 0
+    assert "LOCAL_HTTP is only for a server bound to loopback" in r.stderr

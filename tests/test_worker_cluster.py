@@ -115,8 +115,10 @@ def test_after_a_crash_the_queue_drains_without_idle_gaps_and_every_job_runs_onc
 
 
 def running_long_job(clusters, speech, tmp_path, project, alice) -> tuple[Cluster, Job]:
-    long_wav = write_wav(tmp_path / "long.wav", np.tile(read_wav(speech[0]), 20))
-    job = make_job(project, alice, name="long.wav", seconds=400.0)
+    # About 37 minutes of speech: long enough that even a fast CI machine is still in the model
+    # when the signal arrives (CI once finished 7 minutes of it before the hand-back).
+    long_wav = write_wav(tmp_path / "long.wav", np.tile(read_wav(speech[0]), 100))
+    job = make_job(project, alice, name="long.wav", seconds=2200.0)
     job.media.file.save("long.wav", long_wav.open("rb"), save=True)
     cluster = clusters(JOB_STALE_SECONDS="600")  # only the hand-back can requeue it in time
     wait_for(lambda: Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, stage="transcribing").exists(),

@@ -122,6 +122,20 @@ def can_retry(job: _JobLike) -> bool:
     return job.status in RETRYABLE and not has_transcript(job)
 
 
+def is_not_set_up(job: Any) -> bool:
+    """Failed because the deployment cannot load its models (not because of the file)."""
+    return job.status == JobStatus.FAILED and bool(getattr(job, "not_set_up", False))
+
+
+def can_retry_as(job: Any, *, staff: bool) -> bool:
+    """What a person may retry. A job that failed because the server is not set up is requeued by
+    staff once they fixed it; a member's Retry would only fail again."""
+    return can_retry(job) and (staff or not is_not_set_up(job))
+
+
+NOT_SET_UP_MESSAGE = _("Speech recognition is not set up yet on this server; an administrator can see why.")
+
+
 def can_cancel(job: _JobLike) -> bool:
     return job.status in CANCELLABLE and not job.cancel_requested
 
@@ -140,8 +154,13 @@ def q_finished(prefix: str = "") -> Q:
     return q_status(*FINISHED, prefix=prefix)
 
 
-def q_retryable() -> Q:
-    return q_status(*RETRYABLE) & Q(transcript__isnull=True)
+def q_retryable(*, staff: bool = True) -> Q:
+    q = q_status(*RETRYABLE) & Q(transcript__isnull=True)
+    return q if staff else q & Q(not_set_up=False)
+
+
+def q_not_set_up() -> Q:
+    return q_status(JobStatus.FAILED) & Q(not_set_up=True)
 
 
 def stale_cutoff(now: datetime) -> datetime:
@@ -176,7 +195,7 @@ def claim(qs: QuerySet, *, worker: str, now: datetime) -> int:
     return _move(qs, (JobStatus.QUEUED,), {
         "status": JobStatus.RUNNING, "worker": worker, "attempts": F("attempts") + 1, "started_at": now,
         "heartbeat_at": now, "finished_at": None, "progress": 0, "stage": Stage.STARTING, "error": "",
-        "traceback": "", "cancel_requested": False,
+        "traceback": "", "cancel_requested": False, "not_set_up": False,
     })
 
 
@@ -188,10 +207,11 @@ def succeed(qs: QuerySet, *, now: datetime, **result: Any) -> int:
     })
 
 
-def fail(qs: QuerySet, *, now: datetime, error: str, traceback: str = "") -> int:
-    """running → failed, for good."""
+def fail(qs: QuerySet, *, now: datetime, error: str, traceback: str = "", not_set_up: bool = False) -> int:
+    """running → failed, for good (``not_set_up``: because the deployment cannot load its models)."""
     return _move(qs, (JobStatus.RUNNING,), {
         "status": JobStatus.FAILED, "finished_at": now, "stage": "", "error": error, "traceback": traceback,
+        "not_set_up": not_set_up,
     })
 
 
@@ -235,7 +255,7 @@ def retry(qs: QuerySet, *, now: datetime) -> int:
     queue. Attempts keep counting (JobAttempt numbers stay unique); a retry
     grants a fresh set of them."""
     return _move(qs.filter(transcript__isnull=True), RETRYABLE, {
-        "status": JobStatus.QUEUED, "progress": 0, "stage": "", "error": "", "traceback": "",
+        "status": JobStatus.QUEUED, "progress": 0, "stage": "", "error": "", "traceback": "", "not_set_up": False,
         "cancel_requested": False, "worker": "", "heartbeat_at": None, "started_at": None, "finished_at": None,
         "queued_at": now, "max_attempts": F("attempts") + settings.JOB_MAX_ATTEMPTS,
     })

@@ -42,6 +42,25 @@ class MediaFile(models.Model):
         return self.original_name
 
 
+class UploadRejection(models.Model):
+    """A file an upload did not add, and why: kept so the project page can
+    still show the reasons after the person has left the page."""
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="upload_rejections")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.reason}"
+
+
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, models.CASCADE, related_name="jobs")
@@ -61,6 +80,9 @@ class Job(models.Model):
     stage = models.CharField(max_length=32, blank=True)
     error = models.TextField(blank=True)  # shown to the team
     traceback = models.TextField(blank=True)  # staff only
+    # Failed because this deployment cannot load its models (job_states.is_not_set_up): the team sees a
+    # plain message in `error`, staff the operator's details in `traceback`.
+    not_set_up = models.BooleanField(default=False)
     cancel_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=128, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -101,6 +123,7 @@ class Job(models.Model):
     is_finished = property(job_states.is_finished)
     is_stopping = property(job_states.is_stopping)
     can_retry = property(job_states.can_retry)
+    is_not_set_up = property(job_states.is_not_set_up)
     can_cancel = property(job_states.can_cancel)
 
     @property
@@ -307,6 +330,8 @@ class ProjectExport(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set on the first download: until then the requester is reminded that it is ready.
+    downloaded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -34,7 +34,7 @@ def send_due_webhooks() -> int:
 
 
 def build_project_export(export_id: str) -> str:
-    return project_export_build(export_id=export_id).status
+    return project_export_build(export_id=export_id, background=True).status
 
 
 def notify_jobs_finished(*, job_ids: list[Any]) -> int:

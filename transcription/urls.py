@@ -41,6 +41,8 @@ urlpatterns = [
     # uploads, jobs and the queue (helper-Q)
     path("projects/<str:project_id>/jobs/", projects.project_jobs, name="project_jobs"),
     path("projects/<str:project_id>/upload/", projects.project_upload, name="project_upload"),
+    path("projects/<str:project_id>/rejections/clear/", projects.project_rejections_clear,
+         name="project_rejections_clear"),
     path("projects/<str:project_id>/retry-failed/", projects.project_retry_failed, name="project_retry_failed"),
     path("projects/<str:project_id>/webhooks/", webhook_views.project_webhooks, name="project_webhooks"),
     path("projects/<str:project_id>/webhooks/add/", webhook_views.webhook_add, name="webhook_add"),
@@ -54,4 +56,5 @@ urlpatterns = [
     path("jobs/<str:job_id>/retry/", queue_views.job_retry_view, name="job_retry"),
     path("ops/", ops_views.ops, name="ops"),
     path("ops/panel/", ops_views.ops_panel, name="ops_panel"),
+    path("ops/requeue-not-set-up/", ops_views.ops_requeue_not_set_up, name="ops_requeue_not_set_up"),
 ]

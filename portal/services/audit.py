@@ -9,9 +9,11 @@ worker) name it in ``detail["via"]``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from portal.actor import Actor, Via
 from portal.models import AuditAction, AuditEvent, Team
@@ -42,6 +44,26 @@ def audit_record(*, actor: Actor, action: AuditAction | str, team: Team | None, 
     event = _event(actor=actor, action=action, team=team, obj=obj, detail=detail, obj_repr=obj_repr)
     event.save()
     return event
+
+
+# Reading the same thing again soon after is one visit, not another entry.
+REPEAT_WINDOW = timedelta(minutes=30)
+
+
+def audit_record_visit(*, actor: Actor, action: AuditAction | str, team: Team | None, obj: Any,
+                       detail: dict[str, Any] | None = None) -> AuditEvent | None:
+    """Like ``audit_record`` for reads (viewing a transcript): nothing new is
+    written when the same person did the same to the same object within
+    REPEAT_WINDOW (the earlier entry already says they looked). Returns the
+    new entry, or None when it was a repeat."""
+    if actor.user is not None and obj is not None:
+        repeat = AuditEvent.objects.filter(
+            team=team, actor=actor.user, action=str(action),
+            object_type=type(obj).__name__.lower(), object_id=str(obj.pk),
+            created_at__gte=timezone.now() - REPEAT_WINDOW).exists()
+        if repeat:
+            return None
+    return audit_record(actor=actor, action=action, team=team, obj=obj, detail=detail)
 
 
 def audit_record_many(*, actor: Actor, action: AuditAction | str,

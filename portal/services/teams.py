@@ -66,6 +66,13 @@ def user_find(*, identifier: str) -> AbstractBaseUser:
     return users[0]
 
 
+def user_exists(*, identifier: str) -> bool:
+    """Whether any active account has this username or email."""
+    identifier = identifier.strip()
+    return get_user_model().objects.filter(
+        Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True).exists()
+
+
 def _acting_membership(actor: Actor, team: Team) -> Membership | None:
     """The actor's own membership; staff working in the admin act without one."""
     membership = getattr(team, "membership", None)
@@ -135,6 +142,11 @@ def _check_can_grant(acting: str | None, role: str) -> None:
         raise NotAllowed(_("Only team owners and admins can manage members."))
     if role == Role.OWNER and acting != Role.OWNER:
         raise NotAllowed(_("Only an owner can make someone an owner."))
+
+
+def check_can_grant(*, actor: Actor, team: Team, role: str) -> None:
+    """Whether ``actor`` may give someone ``role`` in the team (add, invite)."""
+    _check_can_grant(_grants_as(actor, team), role)
 
 
 def ensure_another_owner(membership: Membership) -> None:

@@ -14,11 +14,21 @@
     }
   });
 
-  // <form data-confirm="Question?">: ask before submitting.
+  // <form data-confirm="Question?">: ask before submitting. "{role}" in the question stands for the
+  // option chosen in the form's select (the members table); declining puts the select back.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) event.preventDefault();
+    if (!question) return;
+    var select = form.querySelector("select");
+    if (select && select.selectedIndex >= 0) {
+      question = question.replace("{role}", select.options[select.selectedIndex].text);
+    }
+    if (!window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      form.reset();
+    }
   }, true);
 
   // <input data-select-on-click>: a click selects the whole value (tokens to copy).

@@ -255,9 +255,10 @@
   });
   // A segment that just turned into an edit form gets the caret at the end.
   // Done in afterSwap, the same task as the swap, so typing can never land
-  // before the caret moves.
+  // before the caret moves. (Until htmx settles, the new <li> still wears the
+  // old one's classes, so look for the form, not for li.editing.)
   document.body.addEventListener("htmx:afterSwap", () => {
-    const textarea = list && list.querySelector("li.seg.editing textarea:not([data-ready])");
+    const textarea = list && list.querySelector(".seg-form textarea:not([data-ready])");
     if (!textarea) return;
     textarea.dataset.ready = "1";
     textarea.focus();

@@ -45,7 +45,7 @@ from transcription.presets import preset_get, presets_all
 
 from . import paraformer, pipeline, punctuation, speakers
 from .audio import SAMPLE_RATE, decode
-from .hub import ModelSource, inspect_all
+from .hub import ModelSource, inspect_all, problems_of
 from .quiet import quiet
 from .results import (
     Cancelled,
@@ -100,9 +100,17 @@ class EngineConfig:
                    language=chosen.language)
 
     def model_settings(self) -> dict[str, tuple[str, str]]:
-        """role -> (setting name, value), for every role, configured or not."""
-        return {"asr": ("ASR_MODEL", self.model), "vad": ("ASR_VAD_MODEL", self.vad_model),
-                "punc": ("ASR_PUNC_MODEL", self.punc_model), "spk": ("ASR_SPK_MODEL", self.spk_model)}
+        """role -> (setting name, value), for every role, configured or not. A model that comes from
+        an ASR_PRESETS entry is named by it, so a message names the setting to change."""
+        names = {"asr": "ASR_MODEL", "vad": "ASR_VAD_MODEL", "punc": "ASR_PUNC_MODEL", "spk": "ASR_SPK_MODEL"}
+        values = {"asr": self.model, "vad": self.vad_model, "punc": self.punc_model, "spk": self.spk_model}
+        if self.preset and getattr(settings, "ASR_PRESETS", "").strip():
+            defaults = {"vad": settings.ASR_VAD_MODEL, "punc": settings.ASR_PUNC_MODEL}
+            names["asr"] = f"ASR_PRESETS ({self.preset})"
+            for role, default in defaults.items():
+                if values[role] != default:
+                    names[role] = f"ASR_PRESETS ({self.preset}: {role}=)"
+        return {role: (names[role], values[role]) for role in names}
 
 
 def _device(requested: str) -> str:
@@ -140,11 +148,8 @@ class Engine:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.sources: dict[str, ModelSource] = inspect_all(config.model_settings(), config.hub)
-        for source in self.sources.values():
-            if source.problem:
-                raise EngineConfigError(source.problem)
-        if "vad" not in self.sources:
-            raise EngineConfigError("ASR_VAD_MODEL is empty; the engine needs a VAD model (e.g. 'fsmn-vad').")
+        if problems := problems_of(config.model_settings(), self.sources):
+            raise EngineConfigError("\n".join(full for full, _brief in problems))
         self.models = {role: self.sources[role].label if role in self.sources else "" for role in
                        ("asr", "vad", "punc", "spk")}
         self._lock = threading.Lock()  # the ASR stage (recognize)

@@ -56,6 +56,7 @@ class ModelSource:
     path: Path | None  # the directory FunASR will load; None when there is none
     where: str  # "local directory", "ModelScope cache", "Hugging Face cache"
     problem: str = ""  # why it cannot load, with the fix; "" when it can
+    brief: str = ""  # the problem in a few words, without paths (for the unauthenticated /healthz)
 
     @property
     def label(self) -> str:
@@ -80,18 +81,34 @@ def hub_cache_dir(hub: str) -> Path:
     return Path(os.path.expanduser(os.getenv("MODELSCOPE_CACHE", "~/.cache/modelscope")))
 
 
+def _legacy_modelscope_dir(repo_id: str, cache: Path) -> Path | None:
+    """Layouts older ModelScope SDKs wrote (``{cache}/{owner}/{name}``, ``{cache}/hub/...``), which
+    ``modelscope_hub`` itself does not look at (``modelscope`` adds this on top, but importing
+    ``modelscope`` imports torch, and the web side checks readiness through here)."""
+    if "/" not in repo_id:
+        return None
+    owner, name = repo_id.split("/", 1)
+    for candidate in (cache / "models" / owner / name.replace(".", "___"), cache / "models" / owner / name,
+                      cache / owner / name, cache / "hub" / owner / name):
+        if candidate.is_dir() and not missing_files(candidate):
+            return candidate
+    return None
+
+
 def cached_snapshot(repo_id: str, hub: str) -> Path | None:
-    """The cached download of `repo_id`, looked up with network access disabled."""
+    """The cached download of `repo_id`, looked up with network access disabled. Cheap (a few
+    milliseconds, no torch): /healthz and the ops page ask it on every request."""
+    cache = hub_cache_dir(hub)
     try:
         if hub == "hf":
             from huggingface_hub import snapshot_download
 
-            return Path(snapshot_download(repo_id, local_files_only=True, cache_dir=hub_cache_dir(hub)))
-        from modelscope.hub.snapshot_download import snapshot_download
+            return Path(snapshot_download(repo_id, local_files_only=True, cache_dir=cache))
+        from modelscope_hub.compat.snapshot_download import snapshot_download as ms_snapshot_download
 
-        return Path(snapshot_download(repo_id, local_files_only=True, cache_dir=hub_cache_dir(hub)))
+        return Path(ms_snapshot_download(repo_id, local_files_only=True, cache_dir=str(cache)))
     except Exception:  # each hub library raises its own "not cached" error types
-        return None
+        return _legacy_modelscope_dir(repo_id, cache) if hub == "ms" else None
 
 
 def inspect(role: str, setting: str, value: str, hub: str) -> ModelSource:
@@ -101,15 +118,18 @@ def inspect(role: str, setting: str, value: str, hub: str) -> ModelSource:
         if not path.is_dir():
             problem = (f"{setting} is {value!r}, but that directory does not exist. Set {setting} to a directory "
                        f"containing config.yaml and model.pt, or to a hub model name and run {_FIX}.")
+            brief = f"{setting}: the model directory does not exist"
         elif missing := missing_files(path):
             problem = (f"{setting} is {value!r}, but that directory has no {' or '.join(missing)}. A model "
                        f"directory needs config.yaml and model.pt (as {_FIX} fetches them).")
+            brief = f"{setting}: the model directory has no {' or '.join(missing)}"
         else:
-            problem = ""
-        return ModelSource(role, setting, value, None, path, "local directory", problem)
+            problem = brief = ""
+        return ModelSource(role, setting, value, None, path, "local directory", problem, brief)
     if hub not in HUB_NAMES:
         return ModelSource(role, setting, value, value, None, "hub",
-                           f"ASR_HUB is {hub!r}; use 'ms' (ModelScope) or 'hf' (Hugging Face).")
+                           f"ASR_HUB is {hub!r}; use 'ms' (ModelScope) or 'hf' (Hugging Face).",
+                           "ASR_HUB: unknown hub")
     repo_id = HUB_NAMES[hub].get(value, value)
     where = f"{HUB_TITLES[hub]} cache"
     path = cached_snapshot(repo_id, hub)
@@ -117,7 +137,8 @@ def inspect(role: str, setting: str, value: str, hub: str) -> ModelSource:
         problem = (f"{setting} is {value!r} ({repo_id} on {HUB_TITLES[hub]}), which is not downloaded on this "
                    f"machine (cache: {hub_cache_dir(hub)}). Run {_FIX} on a machine with internet access, or set "
                    f"{setting} to a local directory containing config.yaml and model.pt.")
-        return ModelSource(role, setting, value, repo_id, None, where, problem)
+        return ModelSource(role, setting, value, repo_id, None, where, problem,
+                           f"{setting}: {value} is not downloaded")
     return ModelSource(role, setting, value, repo_id, path, where)
 
 
@@ -125,6 +146,22 @@ def inspect_all(settings: Mapping[str, tuple[str, str]], hub: str) -> dict[str, 
     """role -> source for every configured (non-empty) model setting."""
     return {role: inspect(role, setting, value, hub)
             for role, (setting, value) in settings.items() if value.strip()}
+
+
+REQUIRED_ROLES = {"asr": "paraformer-zh", "vad": "fsmn-vad"}
+
+
+def problems_of(settings: Mapping[str, tuple[str, str]], sources: Mapping[str, ModelSource]) -> list[tuple[str, str]]:
+    """(problem with the fix, brief) for every model that cannot load: all of them, not only the first."""
+    problems = []
+    for role, (setting, _value) in settings.items():
+        source = sources.get(role)
+        if source is None and role in REQUIRED_ROLES:
+            problems.append((f"{setting} is empty; the engine needs this model (e.g. {REQUIRED_ROLES[role]!r}).",
+                             f"{setting}: empty"))
+        elif source is not None and source.problem:
+            problems.append((source.problem, source.brief or source.problem))
+    return problems
 
 
 def hub_endpoint(hub: str) -> str:

@@ -63,6 +63,42 @@ def unique_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
+def safe_part(name: str, *, default: str = "folder") -> str:
+    """One folder or file name of a path, cleaned like safe_stem but keeping any extension."""
+    name = re.sub(r"\s+", " ", unicodedata.normalize("NFC", name or "")).strip()
+    name = _truncate_utf8(_UNSAFE.sub("_", name).strip(". "), MAX_STEM_BYTES).rstrip(". ")
+    if not name:
+        return default
+    if name.split(".")[0].upper() in _WINDOWS_RESERVED:
+        name = f"_{name}"
+    return name
+
+
+def archive_names(originals: list[str], extension: str) -> list[str]:
+    """Entry names in a ZIP of exports, one per original file name (paths
+    inside an uploaded ZIP keep their folders). ``memo.wav`` becomes
+    ``memo.txt``; where two files in one folder share a stem (``memo.wav``,
+    ``memo.ogg``) both keep their own extension (``memo.wav.txt``,
+    ``memo.ogg.txt``) so nobody has to guess which is which. Only the same
+    name uploaded twice falls back to ``memo.wav (2).txt``."""
+    split = []
+    for original in originals:
+        parts = [p for p in re.split(r"[\\/]", unicodedata.normalize("NFC", original or "")) if p.strip()]
+        folders = [safe_part(p) for p in parts[:-1]]
+        base = parts[-1] if parts else ""
+        split.append((folders, safe_stem(base), safe_part(base, default="transcript")))
+    stems: dict[tuple[str, str], set[str]] = {}
+    for folders, stem, full in split:
+        stems.setdefault(("/".join(folders).lower(), stem.lower()), set()).add(full.lower())
+    taken: set[str] = set()
+    names = []
+    for folders, stem, full in split:
+        shared = len(stems[("/".join(folders).lower(), stem.lower())]) > 1
+        name = f"{full if shared else stem}.{extension}"
+        names.append(unique_name("/".join([*folders, name]), taken))
+    return names
+
+
 def content_disposition(filename: str, *, attachment: bool = True) -> str:
     """RFC 6266 header with an ASCII fallback and the RFC 5987 UTF-8 name."""
     kind = "attachment" if attachment else "inline"

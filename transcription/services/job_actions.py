@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.actor import Actor
-from portal.errors import Conflict
+from portal.errors import Conflict, NotAllowed
 from portal.models import AuditAction, AuditEvent, Project
 from portal.services.audit import audit_events_for_object, audit_record_many
 from transcription import job_states
@@ -100,11 +100,16 @@ def job_cancel(*, actor: Actor, job: Job) -> Job:
     return job
 
 
+def _is_staff(actor: Actor) -> bool:
+    return actor.user is None or bool(getattr(actor.user, "is_staff", False))  # None: the system itself
+
+
 def jobs_retry(*, actor: Actor, queryset: QuerySet[Job]) -> int:
     """Failed or cancelled jobs (without a transcript) go back to the queue
-    with a fresh set of attempts; returns how many. One wake-up per job."""
+    with a fresh set of attempts; returns how many. One wake-up per job.
+    Jobs that failed because the server is not set up are left to staff."""
     with transaction.atomic():
-        ids = _locked_ids(_scope(queryset).filter(job_states.q_retryable()))
+        ids = _locked_ids(_scope(queryset).filter(job_states.q_retryable(staff=_is_staff(actor))))
         count = job_states.retry(Job.objects.filter(pk__in=ids), now=timezone.now())
         _audit(actor, AuditAction.JOB_RETRY, ids)
         job_enqueue_wakeup(count=count)
@@ -114,9 +119,24 @@ def jobs_retry(*, actor: Actor, queryset: QuerySet[Job]) -> int:
 def job_retry(*, actor: Actor, job: Job) -> Job:
     """Failed or cancelled → queued again, keeping the attempt history."""
     if not jobs_retry(actor=actor, queryset=Job.objects.filter(pk=job.pk)):
+        if not job_states.can_retry_as(job, staff=_is_staff(actor)) and job_states.can_retry(job):
+            raise JobStateError(_("Speech recognition is not set up yet on this server. An administrator will "
+                                  "queue this job again once it is."))
         raise JobStateError(_("Only failed or cancelled jobs can be retried."))
     job.refresh_from_db()
     return job
+
+
+def jobs_requeue_not_set_up(*, actor: Actor) -> int:
+    """Staff, once the models are in place: every job that failed because the
+    server was not set up goes back to the queue; returns how many."""
+    if not _is_staff(actor):
+        raise NotAllowed(_("Only staff can requeue these jobs."))
+    return jobs_retry(actor=actor, queryset=Job.objects.filter(job_states.q_not_set_up()))
+
+
+def jobs_not_set_up_count() -> int:
+    return Job.objects.filter(job_states.q_not_set_up()).count()
 
 
 def jobs_retry_failed(*, actor: Actor, project: Project) -> int:

@@ -132,10 +132,14 @@ def job_cancelled_by_worker(*, job_id: Any, worker: str, attempt: int) -> Outcom
 
 
 def job_fail(*, job_id: Any, worker: str, attempt: int, error: str, traceback: str = "",
-             transient: bool = False) -> Outcome | None:
+             transient: bool = False, not_set_up: bool = False) -> Outcome | None:
     """A permanent error fails the job at once; a transient one puts it back
-    in the queue while attempts remain."""
+    in the queue while attempts remain. ``not_set_up``: the deployment cannot
+    load its models; ``error`` is then the operator's details, kept for staff,
+    and the team (emails and webhooks included) sees a plain message."""
     now = timezone.now()
+    if not_set_up:
+        error, traceback, transient = str(job_states.NOT_SET_UP_MESSAGE), error, False
     with transaction.atomic():
         job = _lock_owned(job_id, worker, attempt)
         if job is None:
@@ -151,7 +155,7 @@ def job_fail(*, job_id: Any, worker: str, attempt: int, error: str, traceback: s
             job_enqueue_wakeup()
             return Outcome.REQUEUED
         else:
-            job_states.fail(row, now=now, error=error, traceback=traceback)
+            job_states.fail(row, now=now, error=error, traceback=traceback, not_set_up=not_set_up)
             attempt_end(job, Outcome.FAILED, error, now=now)
             outcome = Outcome.FAILED
         after_finish(job.pk)

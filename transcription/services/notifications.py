@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from portal.context_processors import site_name
 from portal.models import Profile
 from transcription.models import Job
 from transcription.services.webhooks import webhook_deliveries_create, webhook_delivery_attempt
@@ -36,6 +37,7 @@ def job_email_finished(*, job: Job) -> bool:
         "project_url": f"{settings.SITE_URL}{reverse('project', args=[job.project_id])}",
     }
     with translation.override(profile.language or settings.LANGUAGE_CODE):
+        context["portal_name"] = site_name()
         subject = render_to_string("transcription/email/job_finished_subject.txt", context).strip()
         body = render_to_string("transcription/email/job_finished.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])

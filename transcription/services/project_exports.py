@@ -22,8 +22,9 @@ from portal.services.audit import audit_record
 from transcription import job_states
 from transcription.job_states import JobStatus
 from transcription.models import ExportStatus, ProjectExport, Transcript
+from transcription.services.export_notices import project_export_email_ready
 from transcription.services.exports import EXPORT_FORMATS, ExportError, ExportOptions, transcript_render
-from transcription.services.filenames import safe_filename, unique_name
+from transcription.services.filenames import archive_names, safe_filename
 from transcription.services.media import media_delete_files
 from transcription.services.wakeups import task_enqueue
 
@@ -89,20 +90,22 @@ def _enqueue(export: ProjectExport) -> None:
                  task_name=f"project-export-{export.pk}", group="export")
 
 
-def project_export_build(*, export_id: object) -> ProjectExport:
+def project_export_build(*, export_id: object, background: bool = False) -> ProjectExport:
     """Write the ZIP for a pending export; a failure is recorded on the
-    export (shown to the user), never raised to the caller."""
+    export (shown to the user), never raised to the caller. Built in the
+    ``background``, the requester is emailed when it is done."""
     export = ProjectExport.objects.select_related("project").get(pk=export_id)
     if not export.is_pending:
         return export
     try:
         options = ExportOptions(**export.options)
-        taken: set[str] = set()
+        transcripts = list(project_transcripts(project=export.project))
+        names = archive_names([t.job.media.original_name for t in transcripts], export.format)
         with tempfile.TemporaryFile(prefix="export-", dir=settings.SCRATCH_DIR) as spool:
             with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                for transcript in project_transcripts(project=export.project):
+                for transcript, name in zip(transcripts, names, strict=True):
                     exported = transcript_render(transcript=transcript, format=export.format, options=options)
-                    archive.writestr(unique_name(exported.filename, taken), exported.content)
+                    archive.writestr(name, exported.content)
             spool.seek(0)
             export.file.save(f"{export.project_id}/{export.pk}.zip", File(spool), save=False)
         export.status = ExportStatus.READY
@@ -113,4 +116,6 @@ def project_export_build(*, export_id: object) -> ProjectExport:
                          "tell your administrator.")
     export.finished_at = timezone.now()
     export.save(update_fields=["file", "status", "error", "finished_at"])
+    if background:
+        project_export_email_ready(export=export)
     return export

@@ -11,7 +11,7 @@ from portal.access import authorize
 from portal.actor import Actor
 from portal.errors import Conflict, Invalid, NotFound
 from portal.models import AuditAction
-from portal.services.audit import audit_record
+from portal.services.audit import audit_record, audit_record_visit
 from transcription.models import ReviewStatus, Revision, Segment, Transcript
 from transcription.services.itn import itn_enabled, segment_digits, segment_shown
 from transcription.text import join_texts
@@ -236,5 +236,6 @@ def review_status_set(*, actor: Actor, transcript: Transcript, status: str) -> T
 
 
 def transcript_viewed(*, actor: Actor, transcript: Transcript) -> None:
-    """Reading a transcript is a data access the team's log records."""
-    audit_record(actor=actor, action=AuditAction.TRANSCRIPT_VIEW, team=transcript.job.project.team, obj=transcript)
+    """Reading a transcript is a data access the team's log records (once per visit, not per page load)."""
+    audit_record_visit(actor=actor, action=AuditAction.TRANSCRIPT_VIEW, team=transcript.job.project.team,
+                       obj=transcript)

@@ -43,6 +43,7 @@ from transcription.models import Job, MediaFile
 from transcription.services.job_options import upload_options
 from transcription.services.media import media_delete_files
 from transcription.services.upload_parts import upload_parts_watch
+from transcription.services.upload_rejections import upload_rejections_record
 from transcription.services.wakeups import job_enqueue_wakeup
 from transcription.services.zips import MemberDamaged, ZipRejected, zip_extract, zip_open, zip_plan
 
@@ -218,7 +219,9 @@ def _ingest_zip(*, intake: Intake, archive_name: str, path: str, size: int, resu
                             name=display_name(member.name, keep_dirs=True),
                         ))
                         added += 1
-                except (MediaError, MemberDamaged) as e:
+                except MediaError as e:
+                    result.rejected.append(Rejection(label(member.name), _(str(e))))
+                except MemberDamaged as e:
                     result.rejected.append(Rejection(label(member.name), str(e)))
             if not added:
                 result.rejected.append(Rejection(archive_name, _("This ZIP file contains no audio or video files.")))
@@ -240,8 +243,9 @@ def ingest_path(*, intake: Intake, path: str, name: str, result: UploadResult,
         result.jobs.append(media_ingest(intake=intake, name=name, path=path, content=content))
     except MediaError as e:
         damaged_zip = name.lower().endswith(".zip")
+        # MediaError messages are marked for translation, not translated: do it here, in the request's language.
         result.rejected.append(Rejection(name, _("This ZIP file is damaged and cannot be read.") if damaged_zip
-                                         else str(e)))
+                                         else _(str(e))))
 
 
 def _starts_like_a_zip(path: str) -> bool:
@@ -289,4 +293,5 @@ def uploads_accept(*, actor: Actor, project: Project, files: Iterable[UploadedFi
                 ingest_path(intake=intake, path=path, name=name, result=result, content=content)
         finally:
             upload.close()
+    upload_rejections_record(actor=actor, project=project, rejected=[(r.filename, r.error) for r in result.rejected])
     return result

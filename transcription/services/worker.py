@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 
 from transcription.asr import engine as asr_engine
 from transcription.asr.audio import MediaError, decode
-from transcription.asr.engine import Cancelled, EngineError, Prepared, TranscriptionResult
+from transcription.asr.engine import Cancelled, EngineConfigError, EngineError, Prepared, TranscriptionResult
 from transcription.job_states import Outcome, Stage
 from transcription.models import Job, MediaFile
 from transcription.services import job_lifecycle
@@ -117,6 +117,12 @@ class BatchRunner:
         self._end(job, job_lifecycle.job_fail(**self._ids(job), error=error, traceback=tb or traceback.format_exc(),
                                               transient=transient))
 
+    def _fail_engine(self, job: Job, e: EngineError) -> None:
+        if isinstance(e, EngineConfigError):  # the deployment, not the file: staff see the details
+            self._end(job, job_lifecycle.job_fail(**self._ids(job), error=str(e), not_set_up=True))
+        else:
+            self._fail(job, str(e), transient=e.transient)
+
     def _fail_unexpected(self, job: Job) -> None:
         # Unknown failures (a bug, a full disk) are retried while attempts remain.
         log.exception("job %s failed unexpectedly", job.pk)
@@ -160,13 +166,15 @@ class BatchRunner:
                 engine = asr_engine.get_engine(job_preset(job.options))
             except EngineError as e:
                 # The deployment cannot load its models: nothing in this batch can run.
+                log.error("speech recognition is not set up (%d job(s) failed); `manage.py asr_models check` "
+                          "says more:\n%s", len(jobs) - n, e)
                 for rest in jobs[n:]:
-                    self._fail(rest, str(e), transient=e.transient)
+                    self._fail_engine(rest, e)
                 return ready
             try:
                 prepared = engine.prepare(audio)
             except EngineError as e:
-                self._fail(job, str(e), transient=e.transient)
+                self._fail_engine(job, e)
                 continue
             except Exception:
                 self._fail_unexpected(job)
@@ -205,7 +213,7 @@ class BatchRunner:
                     self.recognize([item])
             elif isinstance(e, EngineError):
                 log.warning("job %s: engine error (transient=%s): %s", first.pk, e.transient, e)
-                self._fail(first, str(e), transient=e.transient)
+                self._fail_engine(first, e)
             else:
                 self._fail_unexpected(first)
             return

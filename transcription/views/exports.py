@@ -13,6 +13,7 @@ from portal.access import get_project_for_user, parse_uuid
 from portal.actor import Actor
 from transcription.access import get_transcript_for_user
 from transcription.models import ExportStatus, ProjectExport
+from transcription.services.export_notices import project_export_downloaded, project_exports_unseen
 from transcription.services.exports import EXPORT_FORMATS, ExportError, ExportOptions, transcript_export
 from transcription.services.filenames import content_disposition
 from transcription.services.project_exports import (
@@ -39,9 +40,10 @@ def transcript_download(request: HttpRequest, transcript_id: str) -> HttpRespons
     return response
 
 
-def _exports_context(project) -> dict[str, object]:  # noqa: ANN001
+def _exports_context(request: HttpRequest, project) -> dict[str, object]:  # noqa: ANN001
     exports = list(project.exports.select_related("requested_by")[:10])
     return {
+        "ready_exports": list(project_exports_unseen(user=request.user, project=project)[:3]),
         "project": project,
         "membership": project.membership,
         "exports": exports,
@@ -65,13 +67,14 @@ def project_exports(request: HttpRequest, project_id: str) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             if export.is_ready:
-                messages.success(request, _("Your export is ready to download."))
-            elif export.status == ExportStatus.FAILED:
+                # Built while the person waited: the download starts at once, no second click.
+                return _download(request, export)
+            if export.status == ExportStatus.FAILED:
                 messages.error(request, export.error)
             else:
                 messages.info(request, _("Your export is being prepared; this page updates when it is ready."))
         return redirect("project_exports", project_id=project.pk)
-    context = _exports_context(project)
+    context = _exports_context(request, project)
     if request.headers.get("HX-Request") == "true":
         return render(request, "transcription/partials/project_exports_list.html", context)
     return render(request, "transcription/project_exports.html", context)
@@ -86,10 +89,15 @@ def project_export_download(request: HttpRequest, export_id: str) -> HttpRespons
     get_project_for_user(request.user, export.project_id)  # outside the user's teams: 404
     if not export.is_ready:
         raise Http404("Not found")
+    return _download(request, export)
+
+
+def _download(request: HttpRequest, export: ProjectExport) -> HttpResponse:
     try:
         handle = export.file.open("rb")
     except OSError:
         raise Http404("Not found") from None
+    project_export_downloaded(actor=Actor.from_request(request), export=export)
     response = FileResponse(handle, content_type="application/zip")
     response["Content-Disposition"] = content_disposition(project_export_filename(export=export))
     response["Cache-Control"] = "private, no-store"

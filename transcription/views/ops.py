@@ -10,13 +10,19 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
+from portal.actor import Actor
+from transcription.asr.readiness import asr_readiness
 from transcription.models import JobStatus
+from transcription.services.job_actions import jobs_not_set_up_count, jobs_requeue_not_set_up
 from transcription.services.ops import OpsSnapshot, Throughput, ops_snapshot
 
 REFRESH_SECONDS = 10
@@ -40,7 +46,19 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 @never_cache
 @staff_required
 def ops(request: HttpRequest) -> HttpResponse:
-    return render(request, "ops/ops.html", _context(ops_snapshot()))
+    context = _context(ops_snapshot())
+    context.update({"readiness": asr_readiness(), "not_set_up_count": jobs_not_set_up_count()})
+    return render(request, "ops/ops.html", context)
+
+
+@require_POST
+@staff_required
+def ops_requeue_not_set_up(request: HttpRequest) -> HttpResponse:
+    """Once the models are in place: every job that failed because they were not, back in the queue."""
+    count = jobs_requeue_not_set_up(actor=Actor.from_request(request))
+    messages.success(request, ngettext("%(n)d job is back in the queue.", "%(n)d jobs are back in the queue.",
+                                       count) % {"n": count})
+    return redirect(f"{reverse('ops')}#ops-models")
 
 
 @never_cache

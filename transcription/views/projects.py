@@ -19,10 +19,13 @@ from portal.actor import Actor
 from portal.middleware import wants_json
 from transcription import job_states
 from transcription.job_states import JobStatus
+from transcription.services.export_notices import project_exports_unseen
 from transcription.services.job_actions import jobs_retry_failed
 from transcription.services.job_options import upload_choices
 from transcription.services.queue import jobs_with_queue_info
 from transcription.services.upload_parts import upload_parts_unreadable
+from transcription.services.upload_rejections import KEEP as KEEP_REJECTIONS
+from transcription.services.upload_rejections import upload_rejections_clear, upload_rejections_recent
 from transcription.services.uploads import max_upload_bytes, upload_handlers_install, uploads_accept
 
 JOBS_PER_PAGE = 25
@@ -62,6 +65,8 @@ def project_detail(request: HttpRequest, project_id: str) -> HttpResponse:
     context["max_upload_mb"] = settings.MAX_UPLOAD_MB
     context["max_upload_bytes"] = max_upload_bytes()
     context["upload_choices"] = upload_choices(project=project)
+    context["rejections"] = list(upload_rejections_recent(project=project)[:KEEP_REJECTIONS])
+    context["ready_exports"] = list(project_exports_unseen(user=request.user, project=project)[:3])
     return render(request, "transcription/project_detail.html", context)
 
 
@@ -106,9 +111,21 @@ def _project_upload(request: HttpRequest, project_id: str) -> HttpResponse:
         messages.success(request, ngettext(
             "%(n)d file added to the queue.", "%(n)d files added to the queue.", len(result.jobs)
         ) % {"n": len(result.jobs)})
-    for rejection in result.rejected:
-        messages.error(request, _("%(file)s was not added: %(error)s") % {
-            "file": rejection.filename, "error": rejection.error})
+    if result.rejected:
+        # The reasons stay listed on the project page ("Not added"), so the message only points there.
+        messages.error(request, ngettext(
+            "%(n)d file was not added; the reason is listed under “Not added”.",
+            "%(n)d files were not added; the reasons are listed under “Not added”.", len(result.rejected)
+        ) % {"n": len(result.rejected)})
+    return redirect("project", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def project_rejections_clear(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = get_project_for_user(request.user, project_id, write=True)
+    upload_rejections_clear(actor=Actor.from_request(request), project=project)
+    messages.success(request, _("The list of files not added was cleared."))
     return redirect("project", project_id=project.pk)
 
 

@@ -5,8 +5,22 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.urls import reverse
+
+
+def site_address() -> str:
+    """Where this server answers, from BIND (a wildcard address is reached as 127.0.0.1 here)."""
+    host, _sep, port = settings.BIND.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - a wildcard bind, reached through loopback here
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    scheme = "http" if settings.LOCAL_HTTP or settings.DEBUG else "https"
+    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
 
 
 class Command(BaseCommand):
@@ -19,8 +33,10 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser("admin", "", password)
-        line = "=" * 64
+        line = "=" * 72
+        address = site_address()
         self.stdout.write(
             f"{line}\nCreated superuser 'admin' with one-time password: {password}\n"
-            f"Sign in at http://127.0.0.1:8000/ and change it under Settings.\n{line}"
+            f"Sign in at {address}/ and change it at once: open the menu under your user name\n"
+            f"(top right) and choose Change password ({address}{reverse('password_change')}).\n{line}"
         )

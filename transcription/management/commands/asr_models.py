@@ -1,5 +1,10 @@
-"""`manage.py asr_models check|download`: where each configured ASR model loads from, and fetching
-hub models into the local cache (on a machine with internet access)."""
+"""`manage.py asr_models check|download|setup`: where each configured ASR model loads from, and
+fetching hub models into the local cache (on a machine with internet access).
+
+`setup` is what `make run` calls: it downloads what is missing when the hub can be reached (the
+hub client shows a progress bar and resumes an interrupted download), skips what is present, and
+offline prints one block saying which models are missing and the two ways to fix it. It never
+fails, so the portal still starts (staff then see the same on the ops page)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from transcription.asr.engine import Engine, EngineConfig, EngineError
-from transcription.asr.hub import HUB_TITLES, HubError, download, inspect_all
+from transcription.asr.hub import HUB_TITLES, HubError, ModelSource, download, ensure_reachable, inspect_all
+from transcription.asr.readiness import Readiness, asr_readiness
 
 
 class Command(BaseCommand):
@@ -18,14 +24,17 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["check", "download"])
+        parser.add_argument("action", choices=["check", "download", "setup"])
         parser.add_argument("--load", action="store_true",
                             help="check: also load the engine and transcribe one second of silence")
 
     def handle(self, *args: Any, action: str, load: bool = False, **options: Any) -> None:
+        if action == "setup":
+            self._setup()
+            return
         config = EngineConfig.from_settings()
         if action == "download":
-            self._download(config)
+            self._download(config.hub)
         else:
             self._check(config, load)
 
@@ -59,19 +68,29 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"engine loaded on {engine.device} and ran in {time.perf_counter() - started:.1f} s"))
 
-    def _download(self, config: EngineConfig) -> None:
-        title = HUB_TITLES.get(config.hub, config.hub)
+    def _sources(self) -> list[ModelSource]:
+        """Every configured model of every preset, once each."""
+        seen: dict[tuple[str, str], ModelSource] = {}
+        for line in asr_readiness().models:
+            if line.source is not None:
+                seen.setdefault((line.setting, line.value), line.source)
+        return list(seen.values())
+
+    def _download(self, hub: str) -> None:
+        """Fetch every missing hub model (skipping what is present); raises with every failure."""
+        title = HUB_TITLES.get(hub, hub)
         errors: list[str] = []
-        for source in inspect_all(config.model_settings(), config.hub).values():
+        for source in self._sources():
             label = f"{source.role:<5} {source.setting}={source.value!r}"
             if source.repo_id is None:
                 self.stdout.write(f"{label}: a local directory, nothing to download")
             elif not source.problem:
                 self.stdout.write(f"{label}: already downloaded ({source.path})")
             else:
-                self.stdout.write(f"{label}: downloading {source.repo_id} from {title}...")
+                self.stdout.write(f"{label}: downloading {source.repo_id} from {title} "
+                                  "(an interrupted download resumes where it stopped)...")
                 try:
-                    path = download(source, config.hub)
+                    path = download(source, hub)
                 except HubError as e:
                     self.stdout.write(self.style.ERROR(f"{label}: failed"))
                     errors.append(str(e))
@@ -79,3 +98,39 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(f"{label}: downloaded to {path}"))
         if errors:
             raise CommandError("\n".join(dict.fromkeys(errors)))
+
+    def _setup(self) -> None:
+        before = asr_readiness()
+        if before.ready:
+            self.stdout.write(self.style.SUCCESS("Speech recognition models: all in place."))
+            return
+        why = ""
+        if before.missing:
+            try:
+                ensure_reachable(before.hub)
+                self._download(before.hub)
+            except (HubError, CommandError) as e:
+                why = str(e)
+        after = asr_readiness()
+        if after.ready:
+            self.stdout.write(self.style.SUCCESS("Speech recognition models: all in place."))
+        else:
+            self.stdout.write(self.style.WARNING(self._not_ready_block(after, why)))
+
+    def _not_ready_block(self, readiness: Readiness, why: str) -> str:
+        line = "=" * 72
+        title = readiness.hub_title
+        missing = "\n".join(f"  - {problem}" for problem in readiness.problems)
+        reason = f"\nThey were not downloaded: {why}\n" if why else ""
+        return (
+            f"{line}\nSpeech recognition is NOT set up: these models are missing on this machine.\n{missing}\n"
+            f"{reason}\nTwo ways to fix it:\n"
+            "  1. On a machine with internet access, run `python manage.py asr_models download` (or `make run`);\n"
+            f"     it fetches the models from {title} into {readiness.cache}.\n"
+            f"     Copy that folder to the same place on this machine\n"
+            f"     (or point MODELSCOPE_CACHE / HF_HUB_CACHE at a copy of it).\n"
+            f"  2. Or set ASR_MODEL, ASR_VAD_MODEL and ASR_PUNC_MODEL to local directories that each\n"
+            f"     contain config.yaml and model.pt.\n"
+            f"Then `python manage.py asr_models check` says whether they load. The portal starts anyway:\n"
+            f"until then jobs fail with a plain message, and staff see the details on the ops page (/ops/).\n{line}"
+        )
