@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0006_audit_action_sign_in_unlock'),
+        ('portal', '0007_invitations'),
     ]
 
     operations = [
