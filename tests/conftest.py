@@ -13,7 +13,7 @@ from django.test import Client
 
 from portal.models import Membership, Project, Role, Team
 
-pytest_plugins: list[str] = ["tests.asr_fixtures", "tests.cluster_support"]
+pytest_plugins: list[str] = ["tests.asr_fixtures", "tests.cluster_support", "tests.browser_support"]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 
 import docx
 import pytest
@@ -14,34 +13,18 @@ import pytest
 # from the test's own thread (fixtures, assertions).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.browser_support import needs_chromium, sign_in  # noqa: E402
 
 pytest_plugins = ["tests.transcript_factory"]
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"),
-                       reason="Debian chromium is not installed"),
+    needs_chromium,
 ]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required"]
 
 
-@pytest.fixture
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def sign_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "password")
-    page.click("form button[type=submit], form input[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
 
 
 def test_it_seeks_edits_and_exports_in_a_browser(live_server, browser, transcript):

@@ -16,12 +16,11 @@ import pytest
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from django.contrib.auth.models import User  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
 
 from api.services import token_create  # noqa: E402
 from portal.models import Membership, Role  # noqa: E402
+from tests.browser_support import sign_in  # noqa: E402
 from tests.queue_support import make_job, tone_wav  # noqa: E402
-from tests.test_browser import CHROMIUM_ARGS, sign_in  # noqa: E402
 from transcription.job_states import JobStatus  # noqa: E402
 from transcription.models import Webhook  # noqa: E402
 
@@ -65,13 +64,6 @@ class Visitor:
         self.page.wait_for_load_state("networkidle")
         return self.violations()
 
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ before changing a role (declining leaves the role as it was)."""
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
@@ -14,13 +13,12 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 from playwright.sync_api import expect  # noqa: E402
 
 from portal.models import Membership, Role  # noqa: E402
-from tests.test_browser import browser, sign_in  # noqa: E402, F401 - the shared browser fixture
+from tests.browser_support import needs_chromium, sign_in  # noqa: E402
 
 pytest_plugins = ["tests.transcript_factory"]
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"),
-                       reason="Debian chromium is not installed"),
+    needs_chromium,
 ]
 
 

@@ -6,7 +6,6 @@ on the transcript page the review controls come before the segments."""
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
@@ -14,12 +13,12 @@ import pytest
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from django.contrib.auth.models import User  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 from api.services import token_create  # noqa: E402
 from portal.models import Membership, Project, Role, Team  # noqa: E402
+from tests.browser_support import needs_chromium, sign_in  # noqa: E402
 from tests.queue_support import make_job  # noqa: E402
-from tests.test_browser import CHROMIUM_ARGS, sign_in  # noqa: E402
 from tests.transcript_factory import make_transcript  # noqa: E402
 from transcription.job_states import JobStatus  # noqa: E402
 from transcription.models import Webhook  # noqa: E402
@@ -27,8 +26,7 @@ from transcription.models import Webhook  # noqa: E402
 pytest_plugins = ["tests.transcript_factory"]
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"),
-                       reason="Debian chromium is not installed"),
+    needs_chromium,
 ]
 
 PHONE = {"width": 360, "height": 740}
@@ -53,13 +51,6 @@ OVERFLOW = """() => {
   return {scroll: document.documentElement.scrollWidth, inner: limit, wide: wide.slice(0, 8)};
 }"""
 
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

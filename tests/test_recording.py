@@ -20,9 +20,9 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
+from tests.browser_support import CHROMIUM_ARGS, sign_in  # noqa: E402
 from tests.conftest import login  # noqa: E402
 from tests.queue_support import upload  # noqa: E402
-from tests.test_browser import CHROMIUM_ARGS, sign_in  # noqa: E402
 from transcription.job_states import JobStatus  # noqa: E402
 from transcription.models import Job  # noqa: E402
 

@@ -13,8 +13,8 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from portal.models import Profile, Theme  # noqa: E402
+from tests.browser_support import CHROMIUM_ARGS, sign_in  # noqa: E402
 from tests.conftest import login  # noqa: E402
-from tests.test_browser import CHROMIUM_ARGS, sign_in  # noqa: E402
 
 
 def html_tag(response) -> str:
