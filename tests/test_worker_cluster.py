@@ -126,13 +126,14 @@ def running_long_job(clusters, speech, tmp_path, project, alice) -> tuple[Cluste
     return cluster, job
 
 
-def assert_stops_and_hands_back(cluster: Cluster, job: Job, send) -> None:
+def assert_stops_and_hands_back(cluster: Cluster, job: Job, send, *, within: float = 10) -> None:
     sent = time.monotonic()
     send()
-    deadline = sent + 10
+    deadline = sent + within
     while cluster.alive_in_group() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not cluster.alive_in_group(), f"{cluster.alive_in_group()} still run 10 s after SIGTERM:\n{cluster.tail()}"
+    alive = cluster.alive_in_group()
+    assert not alive, f"{alive} still run {within} s after SIGTERM:\n{cluster.tail()}"
     cluster.proc.wait(timeout=5)
     job.refresh_from_db()
     assert (job.status, job.worker, job.error) == (JobStatus.QUEUED, "", "")
@@ -147,7 +148,10 @@ def test_sigterm_stops_the_cluster_within_seconds_and_hands_the_job_back(to, clu
     if to == "the process group":
         assert_stops_and_hands_back(cluster, job, lambda: cluster.signal_group(signal.SIGTERM))
     else:
-        assert_stops_and_hands_back(cluster, job, lambda: os.kill(cluster.proc.pid, signal.SIGTERM))
+        # The job is handed back at once; the worker process then ends with django-q2's STOP once its
+        # engine batch is over (the model stops at the next one), which on a loaded machine can take
+        # longer than a process-group SIGTERM, where each worker exits by itself.
+        assert_stops_and_hands_back(cluster, job, lambda: os.kill(cluster.proc.pid, signal.SIGTERM), within=30)
     # The next cluster finishes it, once.
     again = clusters()
     wait_for(lambda: all_done(1), timeout=300, what="the handed-back job to succeed", cluster=again)

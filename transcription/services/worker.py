@@ -103,6 +103,9 @@ class BatchRunner:
     worker: str
     beats: Heartbeats
     outcomes: dict[Any, Outcome | None] = field(default_factory=dict)
+    # The worker is shutting down: the model stops at the next segment and the jobs are left to
+    # the hand-back (never cancelled), so the process can exit within seconds.
+    stopping: Callable[[], bool] = lambda: False
 
     # -- endings ------------------------------------------------------------------------------------
 
@@ -205,7 +208,7 @@ class BatchRunner:
         try:
             results = asr_engine.get_engine(job_preset(first.options)).recognize(
                 [item.prepared for item in batch], **engine_options, progress=progress,
-                cancelled=lambda i: self.beats.should_stop(batch[i].job.pk))
+                cancelled=lambda i: self.stopping() or self.beats.should_stop(batch[i].job.pk))
         except Exception as e:
             if len(batch) > 1:
                 log.warning("a batch of %d jobs failed (%s); trying them one by one", len(batch), e)
@@ -222,7 +225,7 @@ class BatchRunner:
 
     def _write(self, job: Job, result: TranscriptionResult | Cancelled) -> None:
         if isinstance(result, Cancelled):
-            lost = self.beats.state(job.pk) is Beat.LOST
+            lost = self.stopping() or self.beats.state(job.pk) is Beat.LOST
             self._end(job, None if lost else job_lifecycle.job_cancelled_by_worker(**self._ids(job)))
             return
         self.beats.set(job.pk, stage=Stage.SAVING, progress=99)
@@ -294,7 +297,7 @@ def worker_drain(*, worker: str, should_stop: Callable[[], bool] = lambda: False
 
     beats = Heartbeats(worker)
     beats.start()
-    runner = BatchRunner(worker=worker, beats=beats)
+    runner = BatchRunner(worker=worker, beats=beats, stopping=should_stop)
     claimed = 0
     try:
         housekeeping()
