@@ -18,9 +18,9 @@ import pytest
 # Playwright's sync API runs an event loop; the ORM is still used from this thread.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
-from tests.browser_support import CHROMIUM_ARGS, sign_in  # noqa: E402
+from tests.browser_support import chromium, sign_in  # noqa: E402
 from tests.conftest import login  # noqa: E402
 from tests.queue_support import upload  # noqa: E402
 from transcription.job_states import JobStatus  # noqa: E402
@@ -79,20 +79,22 @@ def test_a_recording_name_is_only_sanitised(project, alice, media_root):
 
 @pytest.fixture
 def mic_browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS + FAKE_MIC)
+    with chromium(*FAKE_MIC) as browser:
         yield browser
-        browser.close()
+
+
+def start_recording(page, base_url: str, project) -> None:
+    sign_in(page, base_url, "alice")
+    page.goto(f"{base_url}/projects/{project.pk}/")
+    page.locator("#recorder > summary").click()
+    page.locator("[data-rec-start]").click()
 
 
 @needs_chromium
 @pytest.mark.django_db(transaction=True)
 def test_it_records_with_the_microphone_and_queues_a_job(live_server, mic_browser, project, alice, media_root):
     page = mic_browser.new_page()
-    sign_in(page, live_server.url, "alice")
-    page.goto(f"{live_server.url}/projects/{project.pk}/")
-    page.locator("#recorder > summary").click()
-    page.locator("[data-rec-start]").click()
+    start_recording(page, live_server.url, project)
     expect(page.locator("[data-rec-status]")).to_have_text("Recording…")
     page.wait_for_function("() => document.querySelector('[data-rec-level]').value > 0", timeout=10000)
     expect(page.locator("[data-rec-time]")).to_have_text("0:02", timeout=10000)
@@ -115,10 +117,7 @@ def test_it_records_with_the_microphone_and_queues_a_job(live_server, mic_browse
 @pytest.mark.django_db(transaction=True)
 def test_discarding_a_recording_uploads_nothing(live_server, mic_browser, project, alice, media_root):
     page = mic_browser.new_page()
-    sign_in(page, live_server.url, "alice")
-    page.goto(f"{live_server.url}/projects/{project.pk}/")
-    page.locator("#recorder > summary").click()
-    page.locator("[data-rec-start]").click()
+    start_recording(page, live_server.url, project)
     expect(page.locator("[data-rec-time]")).to_have_text("0:01", timeout=10000)
     page.once("dialog", lambda d: d.accept())
     page.locator("[data-rec-discard]").click()
@@ -131,14 +130,9 @@ def test_discarding_a_recording_uploads_nothing(live_server, mic_browser, projec
 @needs_chromium
 @pytest.mark.django_db(transaction=True)
 def test_a_blocked_microphone_gets_a_clear_message(live_server, project, alice, media_root):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_context().new_page()  # no permission granted: headless denies it
-        sign_in(page, live_server.url, "alice")
-        page.goto(f"{live_server.url}/projects/{project.pk}/")
-        page.locator("#recorder > summary").click()
-        page.locator("[data-rec-start]").click()
+        start_recording(page, live_server.url, project)
         expect(page.locator("[data-rec-error]")).to_be_visible(timeout=10000)
         expect(page.locator("[data-rec-error]")).to_contain_text("microphone")
         expect(page.locator("[data-rec-start]")).to_be_enabled()
-        browser.close()

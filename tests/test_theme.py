@@ -10,10 +10,9 @@ import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from playwright.sync_api import sync_playwright  # noqa: E402
 
 from portal.models import Profile, Theme  # noqa: E402
-from tests.browser_support import CHROMIUM_ARGS, sign_in  # noqa: E402
+from tests.browser_support import sign_in  # noqa: E402
 from tests.conftest import login  # noqa: E402
 
 
@@ -66,19 +65,16 @@ def test_a_form_without_the_field_keeps_the_system_theme(alice):
 @pytest.mark.skipif(not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"),
                     reason="Debian chromium is not installed")
 @pytest.mark.django_db(transaction=True)
-def test_a_dark_system_gets_dark_pages_until_light_is_chosen(live_server, alice):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_context(color_scheme="dark").new_page()
-        sign_in(page, live_server.url, "alice")
-        background = "() => getComputedStyle(document.documentElement).backgroundColor"
-        dark = page.evaluate(background)
-        page.goto(f"{live_server.url}/settings/")
-        page.select_option("select[name=theme]", "light")
-        with page.expect_navigation():
-            page.locator("main form button[type=submit]").click()
-        light = page.evaluate(background)
-        assert dark != light
-        assert sum(int(c) for c in dark[dark.index("(") + 1:-1].split(",")[:3]) < 200  # dark
-        assert sum(int(c) for c in light[light.index("(") + 1:-1].split(",")[:3]) > 600  # light
-        browser.close()
+def test_a_dark_system_gets_dark_pages_until_light_is_chosen(live_server, browser, alice):
+    page = browser.new_context(color_scheme="dark").new_page()
+    sign_in(page, live_server.url, "alice")
+    background = "() => getComputedStyle(document.documentElement).backgroundColor"
+    dark = page.evaluate(background)
+    page.goto(f"{live_server.url}/settings/")
+    page.select_option("select[name=theme]", "light")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    light = page.evaluate(background)
+    assert dark != light
+    assert sum(int(c) for c in dark[dark.index("(") + 1:-1].split(",")[:3]) < 200  # dark
+    assert sum(int(c) for c in light[light.index("(") + 1:-1].split(",")[:3]) > 600  # light
