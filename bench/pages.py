@@ -12,6 +12,8 @@ person measured owns `--mine` of the active jobs. Then My queue and that person'
 
 Reports p50 and p95 in milliseconds and the size of each page.
 
+The measured person's finished jobs each have a transcript of about 2,500 characters.
+
 usage: bench/pages.py [--total 10000] [--active 500] [--mine 300] [--users 50] [--requests 30]
                       [--clients 20] [--record]
 """
@@ -47,6 +49,9 @@ def setup(data_dir: Path) -> None:
     call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG off: pages name hashed files
 
 
+MEETING = "今天的会议我们讨论了下个季度的预算、招聘计划和客户反馈，大家都发表了意见。" * 70
+
+
 def populate(total: int, active: int, mine: int, users: int) -> tuple[object, object]:
     """People with a project each; the first one gets ``mine`` of the active jobs."""
     from django.contrib.auth.models import User
@@ -54,7 +59,7 @@ def populate(total: int, active: int, mine: int, users: int) -> tuple[object, ob
 
     from portal.models import Membership, Project, Role, Team
     from transcription.job_states import JobStatus
-    from transcription.models import Job, MediaFile
+    from transcription.models import Job, MediaFile, Transcript
 
     now = timezone.now()
     people = []
@@ -85,6 +90,9 @@ def populate(total: int, active: int, mine: int, users: int) -> tuple[object, ob
                                 worker=f"gpu:{n}" if running else "", started_at=now if running else None,
                                 heartbeat_at=now if running else None, attempts=1 if running else 0))
         Job.objects.bulk_create(jobs, batch_size=1000)
+        if n == 0:  # the measured person's finished jobs have transcripts of a 10-minute meeting's length
+            Transcript.objects.bulk_create(Transcript(job=job, text=MEETING, audio_seconds=job.audio_seconds or 0)
+                                           for job in jobs if job.status == JobStatus.SUCCEEDED)
     return people[0]
 
 
@@ -123,6 +131,24 @@ def gunicorn(data_dir: Path) -> tuple[subprocess.Popen, str]:
         time.sleep(0.2)
     proc.kill()
     raise SystemExit(f"gunicorn did not start:\n{log.read_text(errors='replace')}")
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds so far of a process and its children (gunicorn's master and workers)."""
+    def ticks(stat: str) -> tuple[int, int]:
+        fields = stat.rsplit(")", 1)[1].split()
+        return int(fields[1]), int(fields[11]) + int(fields[12])  # ppid, utime + stime
+
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid, used = ticks((entry / "stat").read_text())
+            except OSError:
+                continue
+            if int(entry.name) == pid or ppid == pid:
+                total += used
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def concurrent(base: str, session_key: str, urls: dict[str, str], clients: int, requests: int) -> dict[str, dict]:
@@ -183,7 +209,11 @@ def main() -> None:
         session.create()
         server, base = gunicorn(Path(tmp))
         try:
-            many = concurrent(base, session.session_key, urls, args.clients, max(3, args.requests // 3))
+            per_client = max(3, args.requests // 3)
+            cpu_before, wall_before = server_cpu(server.pid), time.perf_counter()
+            many = concurrent(base, session.session_key, urls, args.clients, per_client)
+            wall = time.perf_counter() - wall_before
+            cpu_ms = (server_cpu(server.pid) - cpu_before) * 1000 / (args.clients * per_client * len(urls))
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait()
@@ -191,6 +221,8 @@ def main() -> None:
              f"{args.mine} of them the measured person's) from {args.users} people", "",
              f"Machine: {os.cpu_count()} cores; load average {load:.1f} at the start, "
              f"{os.getloadavg()[0]:.1f} at the end", "",
+             f"{args.clients} clients: {args.clients * per_client * len(urls)} requests in {wall:.1f} s wall; "
+             f"the server spent {cpu_ms:.1f} ms of CPU per request (both pages, gunicorn's processes)", "",
              f"| page | size | queries | 1 client, in process: p50 / p95 | {args.clients} clients at once, "
              "gunicorn 2 workers x 4 threads: p50 / p95 |", "|---|---|---|---|---|"]
     lines += [f"| {name} | {r['kb']:.0f} KB | {r['queries']} | {r['p50']:.0f} / {r['p95']:.0f} ms | "

@@ -154,8 +154,13 @@ TEMPLATES = [
 
 # --- database --------------------------------------------------------------
 DATABASE_URL = os.getenv("DATABASE_URL", "")
+# Web threads keep their database connection between requests: opening one costs more than a queue
+# page's queries (PostgreSQL: a login; SQLite: reading the schema again).
+DB_CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", 60)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)
+    }
 else:
     DATABASES = {
         "default": {
@@ -171,6 +176,8 @@ else:
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
                 ),
             },
+            "CONN_MAX_AGE": DB_CONN_MAX_AGE,
+            "CONN_HEALTH_CHECKS": True,
             "TEST": {"NAME": os.getenv("SQLITE_TEST_PATH") or None},
         }
     }

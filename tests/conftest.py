@@ -12,8 +12,15 @@ from django.db import connection
 from django.test import Client
 
 from portal.models import Membership, Project, Role, Team
+from transcription.services.queue import queue_snapshot_forget
 
 pytest_plugins: list[str] = ["tests.asr_fixtures", "tests.cluster_support", "tests.browser_support"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_queue_snapshot() -> None:
+    """Each test's database starts without the shared queue schedule; so does this process's copy."""
+    queue_snapshot_forget()
 
 
 @pytest.fixture

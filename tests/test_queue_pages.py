@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from portal.models import Membership, Project, Role, Team
+from portal.models import Membership, Profile, Project, Role, Team
 from tests.conftest import login
 from tests.queue_support import make_job
-from transcription.models import JobStatus, Transcript
+from transcription.models import Job, JobStatus, Transcript
 from transcription.services.queue import jobs_with_queue_info, queue_positions
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +169,51 @@ def test_a_job_in_a_team_where_i_became_viewer_has_no_buttons_in_my_queue(projec
     Membership.objects.filter(team=team, user=alice).update(role=Role.VIEWER)
     page = login(alice).get("/queue/").content.decode()
     assert "/cancel/" not in page
+
+
+def test_a_row_shows_names_and_errors_as_text_and_a_stopping_job_as_stopping(project, alice):
+    make_job(project, alice, name='<img src=x onerror="alert(1)">.wav', status=JobStatus.FAILED,
+             error="<script>alert(2)</script>")
+    stopping = make_job(project, alice, name="long meeting.wav", status=JobStatus.RUNNING, cancel_requested=True)
+    for page in (login(alice).get(f"/projects/{project.pk}/").content.decode(),
+                 login(alice).get("/queue/").content.decode()):
+        assert "<img src=x" not in page and "<script>alert(2)" not in page
+        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;.wav" in page
+        assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+        row = page.split(f'id="job-{stopping.pk}"')[1].split("</tr>")[0]
+        assert "Stopping…" in row and "/cancel/" not in row  # already asked to stop
+
+
+def test_rows_read_in_the_language_of_the_person(project, alice):
+    Profile.objects.update_or_create(user=alice, defaults={"language": "zh-hans"})
+    job = make_job(project, alice, name="会议.wav", status=JobStatus.RUNNING, progress=40)
+    page = login(alice).get("/queue/").content.decode()
+    row = page.split(f'id="job-{job.pk}"')[1].split("</tr>")[0]
+    assert "运行中" in row
+    assert 'aria-label="进度"' in row and "40%" in row
+
+
+def test_a_page_of_rows_costs_the_same_queries_as_one_row_and_never_reads_transcripts(project, alice):
+    def one_of_each(n: int) -> None:
+        done = make_job(project, alice, name=f"done-{n}.wav", status=JobStatus.SUCCEEDED, finished_at=timezone.now())
+        Transcript.objects.create(job=done, text="很长的会议记录。" * 2000)
+        make_job(project, alice, name=f"broken-{n}.wav", status=JobStatus.FAILED, error="bad")
+        make_job(project, alice, name=f"waiting-{n}.wav", urgent=True)
+
+    one_of_each(0)
+    make_job(project, alice, name="now.wav", status=JobStatus.RUNNING, cancel_requested=True)
+    client = login(alice)
+    counts = {}
+    for n in range(1, 9):  # 25 rows: a full page
+        one_of_each(n)
+    for url in (f"/projects/{project.pk}/", "/queue/"):
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts[url] = len(queries)
+        assert not any('"transcription_transcript"."text"' in q["sql"] for q in queries.captured_queries)
+    Job.objects.filter(project=project).exclude(media__original_name__in=["done-0.wav", "now.wav"]).delete()
+    for url, many in counts.items():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        assert len(queries) == many, url

@@ -109,6 +109,10 @@ class Job(models.Model):
             models.Index(fields=["status", "heartbeat_at"], name="job_heartbeat"),
             models.Index(fields=["finished_at"], name="job_finished"),
             models.Index(fields=["started_at"], name="job_started"),
+            # A project's newest jobs and a person's newest finished ones, read in order (no sort of
+            # every job of the project or person for one page of them).
+            models.Index(fields=["project", "-created_at", "-id"], name="job_project_recent"),
+            models.Index(fields=["created_by", "-finished_at", "-created_at"], name="job_user_finished"),
         ]
 
     def __str__(self) -> str:

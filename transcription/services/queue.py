@@ -30,6 +30,9 @@ from transcription.services.claim import queue_order
 # How many recent jobs the speed estimate averages over.
 SPEED_SAMPLE = 50
 
+# What a row of a job table never shows: loading them for 25 rows would read whole transcripts.
+ROW_DEFERRED = ("traceback", "models_used", "options", "transcript__text", "transcript__speaker_names")
+
 
 def queue_summary_for_user(*, user: AbstractBaseUser) -> dict[str, int]:
     """Counts of the user's own jobs by status (every status present)."""
@@ -113,11 +116,26 @@ def queue_schedule(*, now: datetime | None = None) -> Schedule:
     window = int(time.time() // max(1, settings.QUEUE_SNAPSHOT_SECONDS))
     digest = hashlib.sha256(repr(sorted(signature.items())).encode()).hexdigest()[:24]
     key = f"queue-schedule:{digest}:{window}"
+    global _newest
+    if _newest is not None and _newest[0] == key:
+        return _newest[1]
     schedule = cache.get(key)
     if schedule is None:
         schedule = _schedule(now)
         cache.set(key, schedule, timeout=2 * max(1, settings.QUEUE_SNAPSHOT_SECONDS))
+    _newest = (key, schedule)
     return schedule
+
+
+# This process's copy of the newest snapshot it fetched or made, under the same key: reading it
+# back from the cache costs more than the rest of a queue page's queries together.
+_newest: tuple[str, Schedule] | None = None
+
+
+def queue_snapshot_forget() -> None:
+    """Drop this process's copy of the snapshot (after the shared cache is cleared)."""
+    global _newest
+    _newest = None
 
 
 def jobs_with_queue_info(jobs: Sequence[Job], *, now: datetime | None = None,
@@ -141,9 +159,12 @@ def jobs_with_queue_info(jobs: Sequence[Job], *, now: datetime | None = None,
 def jobs_for_queue_page(*, user: AbstractBaseUser) -> QuerySet[Job]:
     """My jobs, in teams I am still a member of."""
     team_ids = Membership.objects.filter(user=user).values("team_id")
-    return Job.objects.filter(created_by=user, project__team_id__in=team_ids).select_related(
-        "media", "project", "transcript"
-    )
+    return jobs_for_rows(Job.objects.filter(created_by=user, project__team_id__in=team_ids))
+
+
+def jobs_for_rows(jobs: QuerySet[Job]) -> QuerySet[Job]:
+    """Jobs with what a row of a job table shows (file, project, transcript link) and no more."""
+    return jobs.select_related("media", "project", "transcript").defer(*ROW_DEFERRED)
 
 
 def roles_by_team(*, user: AbstractBaseUser) -> dict[object, Membership]:

@@ -22,7 +22,7 @@ from transcription.job_states import JobStatus
 from transcription.services.export_notices import project_exports_unseen
 from transcription.services.job_actions import jobs_retry_failed
 from transcription.services.job_options import upload_choices
-from transcription.services.queue import jobs_with_queue_info
+from transcription.services.queue import jobs_for_rows, jobs_with_queue_info
 from transcription.services.upload_parts import upload_parts_unreadable
 from transcription.services.upload_rejections import KEEP as KEEP_REJECTIONS
 from transcription.services.upload_rejections import upload_rejections_clear, upload_rejections_recent
@@ -33,7 +33,7 @@ STATUS_FILTERS = ("active", *JobStatus.values)
 
 
 def _jobs_context(request: HttpRequest, project) -> dict:
-    jobs = project.jobs.select_related("media", "created_by", "transcript").order_by("-created_at", "-pk")
+    jobs = jobs_for_rows(project.jobs.all()).order_by("-created_at", "-pk")
     status = request.GET.get("status", "")
     if status == "active":
         jobs = jobs.filter(job_states.q_active())

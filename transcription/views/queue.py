@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,12 +35,14 @@ def _query_without(request: HttpRequest, param: str) -> str:
 
 def _queue_context(request: HttpRequest) -> dict:
     mine = jobs_for_queue_page(user=request.user)
-    # Every active job of mine, as bare rows, to order them: running first, then by place in the queue.
+    # Every active job of mine, as bare rows, to order them: running first, then by place in the
+    # queue (one queued since the schedule was worked out goes last), oldest first among equals.
     schedule = queue_schedule()
-    rows = mine.filter(job_states.q_active()).values_list("pk", "status", "started_at", "created_at")
+    rows = (mine.filter(job_states.q_active()).order_by(Coalesce("started_at", "created_at"), "pk")
+            .values_list("pk", "status"))
+    unplaced = (len(schedule.places) + 1, None)
     order = sorted(rows, key=lambda r: (not job_states.is_running(SimpleNamespace(status=r[1])),
-                                        schedule.places.get(r[0], (0, None))[0],
-                                        r[2] or r[3]))
+                                        schedule.places.get(r[0], unplaced)[0]))
     active_page = Paginator([r[0] for r in order], ACTIVE_PER_PAGE).get_page(request.GET.get("active"))
     full = mine.in_bulk(list(active_page.object_list))
     active = jobs_with_queue_info([full[pk] for pk in active_page.object_list if pk in full], schedule=schedule)
