@@ -120,5 +120,7 @@ def wakeup() -> dict[str, int] | None:
     if _drainer is not None and _drainer.is_alive():
         _hint.set()
         return None
-    claimed = worker_drain(worker=worker_name())
+    if stopping():  # a stopping worker's drainer has ended; the wake-up (often its own hand-back's) is not for it
+        return None
+    claimed = worker_drain(worker=worker_name(), should_stop=stopping)
     return {"claimed": claimed} if claimed else None
