@@ -210,9 +210,10 @@ def main() -> None:
         server, base = gunicorn(Path(tmp))
         try:
             per_client = max(3, args.requests // 3)
-            cpu_before, wall_before = server_cpu(server.pid), time.perf_counter()
+            cpu_before, wall_before, client_before = server_cpu(server.pid), time.perf_counter(), time.process_time()
             many = concurrent(base, session.session_key, urls, args.clients, per_client)
             wall = time.perf_counter() - wall_before
+            client_ms = (time.process_time() - client_before) * 1000 / (args.clients * per_client * len(urls))
             cpu_ms = (server_cpu(server.pid) - cpu_before) * 1000 / (args.clients * per_client * len(urls))
         finally:
             os.killpg(server.pid, signal.SIGTERM)
@@ -222,7 +223,8 @@ def main() -> None:
              f"Machine: {os.cpu_count()} cores; load average {load:.1f} at the start, "
              f"{os.getloadavg()[0]:.1f} at the end", "",
              f"{args.clients} clients: {args.clients * per_client * len(urls)} requests in {wall:.1f} s wall; "
-             f"the server spent {cpu_ms:.1f} ms of CPU per request (both pages, gunicorn's processes)", "",
+             f"the server spent {cpu_ms:.1f} ms of CPU per request (both pages, gunicorn's processes), "
+             f"the clients {client_ms:.1f} ms", "",
              f"| page | size | queries | 1 client, in process: p50 / p95 | {args.clients} clients at once, "
              "gunicorn 2 workers x 4 threads: p50 / p95 |", "|---|---|---|---|---|"]
     lines += [f"| {name} | {r['kb']:.0f} KB | {r['queries']} | {r['p50']:.0f} / {r['p95']:.0f} ms | "

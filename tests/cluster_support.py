@@ -4,6 +4,7 @@ it, running the tiny real models against the test database."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,7 +30,9 @@ class Cluster:
                                      start_new_session=True, stdout=self.handle, stderr=subprocess.STDOUT)
 
     def signal_group(self, signum: int) -> None:
-        if self.proc.poll() is None:
+        """Every process of the cluster, also after the main one ended (one left behind would
+        keep the test database open)."""
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signum)
 
     def kill(self) -> None:
