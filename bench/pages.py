@@ -8,20 +8,24 @@ person measured owns `--mine` of the active jobs. Then My queue and that person'
 - one client, in process: each page `--requests` times through Django's test client (the view,
   its queries and the template, without a network), with the queries per page;
 - `--clients` clients at once against gunicorn as the Procfile runs it (2 workers x 4 threads,
-  on a free port), each client asking for both pages `--requests` times over HTTP.
+  on a free port), each client asking for both pages `--requests` / 3 times over HTTP, back to back
+  (the most the server can take), then the same clients asking every `--poll` seconds (as people
+  watching pages that refresh themselves every 2 s).
 
 Reports p50 and p95 in milliseconds and the size of each page.
 
 The measured person's finished jobs each have a transcript of about 2,500 characters.
 
 usage: bench/pages.py [--total 10000] [--active 500] [--mine 300] [--users 50] [--requests 30]
-                      [--clients 20] [--record]
+                      [--clients 20] [--poll 2]
+                      [--record]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import signal
 import statistics
@@ -151,16 +155,23 @@ def server_cpu(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def concurrent(base: str, session_key: str, urls: dict[str, str], clients: int, requests: int) -> dict[str, dict]:
+def concurrent(base: str, session_key: str, urls: dict[str, str], clients: int, requests: int,
+               poll: float = 0.0) -> dict[str, dict]:
+    """Each client asks for every page ``requests`` times, back to back or ``poll`` seconds apart
+    (both pages, as people watching pages that refresh themselves), each starting at a random
+    moment within the first poll."""
     import requests as http
 
     times: dict[str, list[float]] = {name: [] for name in urls}
     lock = threading.Lock()
 
-    def client() -> None:
+    def client(offset: float) -> None:
         web = http.Session()
         web.cookies.set("sessionid", session_key)
-        for _ in range(requests):
+        time.sleep(offset)
+        for n in range(requests):
+            if poll and n:
+                time.sleep(poll)
             for name, url in urls.items():
                 started = time.perf_counter()
                 response = web.get(base + url, timeout=120)
@@ -173,7 +184,7 @@ def concurrent(base: str, session_key: str, urls: dict[str, str], clients: int, 
         for _ in range(4):
             warm = http.get(base + url, cookies={"sessionid": session_key}, timeout=120)
             assert warm.status_code == 200, warm.status_code
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(random.uniform(0, poll),)) for _ in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -189,6 +200,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--poll", type=float, default=2.0, help="seconds between a polling client's requests")
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     load = os.getloadavg()[0]
@@ -215,6 +227,7 @@ def main() -> None:
             wall = time.perf_counter() - wall_before
             client_ms = (time.process_time() - client_before) * 1000 / (args.clients * per_client * len(urls))
             cpu_ms = (server_cpu(server.pid) - cpu_before) * 1000 / (args.clients * per_client * len(urls))
+            polling = concurrent(base, session.session_key, urls, args.clients, per_client, poll=args.poll)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait()
@@ -225,10 +238,12 @@ def main() -> None:
              f"{args.clients} clients: {args.clients * per_client * len(urls)} requests in {wall:.1f} s wall; "
              f"the server spent {cpu_ms:.1f} ms of CPU per request (both pages, gunicorn's processes), "
              f"the clients {client_ms:.1f} ms", "",
-             f"| page | size | queries | 1 client, in process: p50 / p95 | {args.clients} clients at once, "
-             "gunicorn 2 workers x 4 threads: p50 / p95 |", "|---|---|---|---|---|"]
+             f"| page | size | queries | 1 client, in process: p50 / p95 | {args.clients} clients at once, back to "
+             f"back, gunicorn 2 workers x 4 threads: p50 / p95 | {args.clients} clients each asking every "
+             f"{args.poll:g} s: p50 / p95 |", "|---|---|---|---|---|---|"]
     lines += [f"| {name} | {r['kb']:.0f} KB | {r['queries']} | {r['p50']:.0f} / {r['p95']:.0f} ms | "
-              f"{many[name]['p50']:.0f} / {many[name]['p95']:.0f} ms |" for name, r in single.items()]
+              f"{many[name]['p50']:.0f} / {many[name]['p95']:.0f} ms | "
+              f"{polling[name]['p50']:.0f} / {polling[name]['p95']:.0f} ms |" for name, r in single.items()]
     report = "\n".join(lines)
     print(report)
     if args.record:
