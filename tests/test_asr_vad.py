@@ -80,3 +80,19 @@ def test_it_falls_back_to_funasrs_vad_for_a_configuration_it_does_not_implement(
 def test_it_rejects_an_unknown_vad_implementation(engine):
     with pytest.raises(EngineConfigError, match="ASR_VAD_IMPL"):
         Engine(dataclasses.replace(engine.config, vad_impl="webrtc"))
+
+
+def test_it_scores_a_long_file_in_spans_on_threads_as_in_one_pass(scored):
+    fast, reference = scored
+    audio = noise_bursts(1, 130)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        whole = fast._fast_vad.network.silence_scores(audio)
+        torch.set_num_threads(3)  # three spans, each starting early with empty FSMN memory
+        spans = fast._fast_vad.network.silence_scores(audio)
+        assert torch.get_num_threads() == 3
+        assert fast.prepare(audio).speech_ms == reference.prepare(audio).speech_ms
+    finally:
+        torch.set_num_threads(threads)
+    assert np.abs(spans - whole).max() < 1e-5

@@ -185,6 +185,9 @@ class Engine:
                 raise EngineConfigError(f"{self.sources[role].setting}: FunASR found no weights file in "
                                         f"{self.sources[role].path}; it needs config.yaml and model.pt.")
         paraformer.mask_batch_padding(self._am.model)
+        paraformer.skip_full_masks(self._am.model)
+        if self.device == "cpu":  # a GPU wants its batches whole
+            paraformer.encode_long_alone(self._am.model)
         self.dtype = self._dtype()
         self._fast_vad = self._load_fast_vad()
         if self.device.startswith("cuda"):

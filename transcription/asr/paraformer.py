@@ -26,7 +26,7 @@ def mask_batch_padding(model: Any) -> None:
     """
     import torch
 
-    predictor = model.calc_predictor
+    predictor = _predictor_without_upsampling(model) or model.calc_predictor
 
     def calc_predictor(encoder_out: Any, encoder_out_lens: Any) -> Any:
         if encoder_out.size(0) > 1:
@@ -51,6 +51,101 @@ def mask_batch_padding(model: Any) -> None:
         return tuple([part[k][0] for part in parts] for k in range(4))
 
     model.calc_predictor_timestamp = calc_predictor_timestamp
+
+
+def _predictor_without_upsampling(model: Any) -> Any | None:
+    """BiCifParaformer's (and SeacoParaformer's) calc_predictor without the work it throws away.
+
+    Their CifPredictorV3.forward also runs the timestamp head's upsampling (a transposed conv
+    and a BLSTM over three times the frames, ~80% of the predictor's time) for a fifth output,
+    token_num2, which calc_predictor drops; the timestamp head runs again, on its own, in
+    calc_predictor_timestamp. This is that forward (funasr 1.4.16) at inference without the
+    fifth output: the same operations on the same tensors, so the same bits.
+    """
+    import torch
+    from funasr.models.bicif_paraformer.cif_predictor import CifPredictorV3, cif
+    from funasr.models.bicif_paraformer.model import BiCifParaformer
+    from funasr.models.transformer.utils.nets_utils import make_pad_mask
+
+    p = getattr(model, "predictor", None)
+    if not isinstance(model, BiCifParaformer) or type(p) is not CifPredictorV3:
+        return None
+
+    def calc_predictor(encoder_out: Any, encoder_out_lens: Any) -> Any:
+        mask = (~make_pad_mask(encoder_out_lens, maxlen=encoder_out.size(1))[:, None, :]).to(encoder_out.device)
+        output = torch.relu(p.cif_conv1d(p.pad(encoder_out.transpose(1, 2)))).transpose(1, 2)
+        alphas = torch.nn.functional.relu(torch.sigmoid(p.cif_output(output)) * p.smooth_factor - p.noise_threshold)
+        mask = mask.transpose(-1, -2).float()
+        alphas = (alphas * mask).squeeze(-1)
+        mask = mask.squeeze(-1)
+        hidden, token_num = encoder_out, alphas.sum(-1)
+        if p.tail_threshold > 0.0:
+            hidden, alphas, token_num = p.tail_process_fn(hidden, alphas, token_num, mask=mask)
+        acoustic_embeds, cif_peak = cif(hidden, alphas, p.threshold)
+        if p.tail_threshold > 0.0:
+            acoustic_embeds = acoustic_embeds[:, : torch.max(token_num).type(torch.int32).item(), :]
+        return acoustic_embeds, token_num, alphas, cif_peak
+
+    return calc_predictor
+
+
+def skip_full_masks(model: Any) -> None:
+    """Drop attention masks that mask nothing, in the SAN-M encoder and the Paraformer decoder.
+
+    A mask of all ones (one segment alone, or a batch of equal lengths) still costs two
+    masked_fill passes over every (heads x frames x frames) score tensor and two multiplies
+    in each FSMN memory, ~15% of the encoder on one 60-s segment here. Given no mask, FunASR's
+    attention does the same arithmetic without them: the same bits.
+    """
+    from funasr.models.sanm.attention import (
+        MultiHeadedAttentionCrossAtt,
+        MultiHeadedAttentionSANM,
+        MultiHeadedAttentionSANMDecoder,
+    )
+
+    at = {MultiHeadedAttentionSANM: 1, MultiHeadedAttentionSANMDecoder: 1, MultiHeadedAttentionCrossAtt: 2}
+    chunked = ("mask_shfit_chunk", "mask_att_chunk_encoder")
+    for module in model.modules():
+        index = at.get(type(module))
+        if index is None:
+            continue
+
+        def forward(*args: Any, _forward: Any = module.forward, _index: int = index, **kwargs: Any) -> Any:
+            mask = args[_index] if len(args) > _index else None
+            if mask is not None and all(kwargs.get(k) is None for k in chunked) and bool(mask.all()):
+                args = (*args[:_index], None, *args[_index + 1 :])
+            return _forward(*args, **kwargs)
+
+        module.forward = forward
+
+
+ALONE_FRAMES = 500  # encoder frames (60 ms each): segments of 30 s or more are encoded one at a time
+
+
+def encode_long_alone(model: Any, frames: int = ALONE_FRAMES) -> None:
+    """Encode a batch one segment at a time when it holds a segment of `frames` or more.
+
+    On the CPU a padded batch of long segments encodes slower per segment than each alone (2 x
+    60 s: 3.8 s vs 3.6 s each here, before the masks skip_full_masks then saves alone), while
+    short segments gain from batching. A segment alone is encoded exactly as FunASR's own loop
+    encodes it; the outputs are zero-padded into one batch for the (masked) predictor and decoder.
+    """
+    import torch
+
+    encode = model.encode
+
+    def encode_items(speech: Any, speech_lengths: Any, **kwargs: Any) -> Any:
+        lengths = speech_lengths.tolist()
+        if len(lengths) == 1 or max(lengths) < frames:
+            return encode(speech, speech_lengths, **kwargs)
+        outs = [encode(speech[i : i + 1, :n], speech_lengths[i : i + 1], **kwargs) for i, n in enumerate(lengths)]
+        width = max(out.size(1) for out, _ in outs)
+        batch = outs[0][0].new_zeros(len(outs), width, outs[0][0].size(2))
+        for i, (out, _) in enumerate(outs):
+            batch[i, : out.size(1)] = out[0]
+        return batch, torch.cat([out_lens for _, out_lens in outs])
+
+    model.encode = encode_items
 
 
 DTYPES = ("fp32", "fp16", "bf16")

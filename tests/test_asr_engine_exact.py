@@ -1,0 +1,85 @@
+"""The engine's shortcuts through FunASR's Paraformer (the predictor without its unused upsampling,
+attention without masks that mask nothing, long segments encoded alone) against an AutoModel that
+nothing has touched: the same bits, and the same text and token timestamps as FunASR's own loop."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from funasr import AutoModel
+
+from tests.asr_fixtures import noise_bursts
+from transcription.asr import paraformer
+from transcription.asr.audio import decode
+from transcription.asr.engine import Engine
+
+
+@pytest.fixture(scope="module")
+def pristine(engine: Engine) -> AutoModel:
+    """FunASR's own pipeline on the engine's models, with none of the engine's changes."""
+    return AutoModel(model=str(engine.sources["asr"].path), vad_model=str(engine.sources["vad"].path),
+                     punc_model=str(engine.sources["punc"].path), device="cpu", ncpu=1, disable_update=True,
+                     disable_pbar=True, disable_log=True, log_level="ERROR")
+
+
+def _encoder_batch(lengths: list[int], seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    features = torch.randn(len(lengths), max(lengths), 560, generator=generator)
+    for i, n in enumerate(lengths):
+        features[i, n:] = 0
+    return features, torch.tensor(lengths)
+
+
+def test_it_predicts_tokens_as_funasrs_predictor_does_bit_for_bit(engine, pristine):
+    model, reference = engine._am.model, pristine.model
+    assert paraformer._predictor_without_upsampling(reference) is not None
+    with torch.inference_mode():
+        for n in (40, 17, 300):
+            encoder_out, lens = reference.encode(*_encoder_batch([n], seed=n))
+            ours, theirs = model.calc_predictor(encoder_out, lens), reference.calc_predictor(encoder_out, lens)
+            assert len(ours) == len(theirs) == 4
+            assert all(torch.equal(a, b) for a, b in zip(ours, theirs, strict=True)), n
+
+
+def test_it_encodes_as_funasrs_encoder_does_bit_for_bit(engine, pristine):
+    model, reference = engine._am.model, pristine.model
+    with torch.inference_mode():
+        for lengths in ([64], [64, 64], [64, 40], [600], [610, 520, 70]):  # 500+ frames: encoded alone
+            features, lens = _encoder_batch(lengths, seed=len(lengths))
+            ours, our_lens = model.encode(features, lens)
+            assert our_lens.tolist() == lengths
+            for i, n in enumerate(lengths):
+                alone, _ = reference.encode(features[i : i + 1, :n], lens[i : i + 1])
+                if len(lengths) == 1 or max(lengths) >= paraformer.ALONE_FRAMES:
+                    assert torch.equal(ours[i, :n], alone[0]), (lengths, i)
+                else:  # a batch: other matrix shapes, equal to float rounding
+                    assert torch.allclose(ours[i, :n], alone[0], atol=1e-5), (lengths, i)
+
+
+def test_it_transcribes_long_and_short_segments_as_funasrs_own_loop(engine, pristine, speech):
+    audios = [noise_bursts(3, 75, long_run=40), noise_bursts(7, 50, long_run=33), decode(speech[0])]
+    prepared = [engine.prepare(a) for a in audios]
+    assert max(end - start for p in prepared for start, end in p.speech_ms) >= 30_000  # long ones go alone
+    for audio, detailed in zip(audios, engine.recognize_detailed(prepared), strict=True):
+        plain = pristine.generate(input=audio, batch_size_s=300)
+        text, stamps = (plain[0]["text"], plain[0]["timestamp"]) if plain else ("", [])
+        assert detailed.result.text and (detailed.result.text, detailed.timestamps) == (text, stamps)
+
+
+def test_it_keeps_the_masks_of_a_padded_batch(engine):
+    seen: list[bool] = []
+    attention = next(m for m in engine._am.model.encoder.modules() if hasattr(m, "forward_fsmn"))
+    forward_attention = attention.forward_attention
+
+    def spy(value, scores, mask, *args, **kwargs):
+        seen.append(mask is not None)
+        return forward_attention(value, scores, mask, *args, **kwargs)
+
+    attention.forward_attention = spy
+    try:
+        with torch.inference_mode():
+            engine._am.model.encode(*_encoder_batch([30]))
+            engine._am.model.encode(*_encoder_batch([30, 20]))
+    finally:
+        del attention.forward_attention
+    assert seen == [False, True]
