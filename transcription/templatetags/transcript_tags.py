@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django import template
-from django.utils import timezone
 
 from transcription.text import clock as text_clock
 
@@ -25,8 +22,3 @@ def seconds_attr(seconds: float | int | None) -> str:
     """A locale-independent number for data-* attributes."""
     return f"{float(seconds or 0):.3f}"
 
-
-@register.filter
-def seconds_from_now(moment: datetime | None) -> float:
-    """How far ahead a moment is, in seconds (0 for the past or none)."""
-    return max(0.0, (moment - timezone.now()).total_seconds()) if moment else 0.0
