@@ -41,10 +41,9 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from transcription.presets import preset_get, presets_all
-
 from . import paraformer, pipeline, punctuation, speakers
 from .audio import SAMPLE_RATE, decode
+from .config import VAD_IMPLS, EngineConfig, device_for
 from .hub import ModelSource, inspect_all, problems_of
 from .quiet import quiet
 from .results import (
@@ -66,61 +65,8 @@ _OOM = "The GPU ran out of memory; the job will be retried."
 # One 25 ms analysis window: a shorter VAD segment makes the fbank frontend raise.
 _MIN_SAMPLES = 400
 _MS = SAMPLE_RATE // 1000
-VAD_IMPLS = ("fast", "funasr")
 __all__ = ["Cancelled", "Detailed", "Engine", "EngineConfig", "EngineConfigError", "EngineError", "Prepared",
            "SegmentResult", "TranscriptionResult", "TransientEngineError", "get_engine", "transcribe_path_to_dict"]
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    model: str = "paraformer-zh"
-    vad_model: str = "fsmn-vad"
-    punc_model: str = "ct-punc"
-    spk_model: str = ""
-    device: str = "auto"
-    ncpu: int = 1
-    batch_seconds: int = 120
-    hub: str = "ms"
-    vad_impl: str = "fast"  # "fast" (vad.FastVad) or "funasr" (FunASR's own streaming VAD)
-    dtype: str = "fp32"
-    preset: str = ""  # the ASR_PRESETS name this engine serves, recorded with each transcript
-    language: str = ""
-
-    @classmethod
-    def from_settings(cls, preset: str | None = None) -> EngineConfig:
-        """The engine for a model preset (blank: the default one) from the ASR settings."""
-        chosen = preset_get(preset)
-        if chosen is None:
-            raise EngineConfigError(f"The model preset {preset!r} is no longer configured on this server "
-                                    f"(ASR_PRESETS offers {', '.join(presets_all())}).")
-        return cls(model=chosen.model, vad_model=chosen.vad_model, punc_model=chosen.punc_model,
-                   spk_model=settings.ASR_SPK_MODEL, device=settings.ASR_DEVICE, ncpu=int(settings.ASR_NCPU),
-                   batch_seconds=int(settings.ASR_BATCH_SECONDS), hub=settings.ASR_HUB,
-                   vad_impl=settings.ASR_VAD_IMPL, dtype=settings.ASR_DTYPE, preset=chosen.name,
-                   language=chosen.language)
-
-    def model_settings(self) -> dict[str, tuple[str, str]]:
-        """role -> (setting name, value), for every role, configured or not. A model that comes from
-        an ASR_PRESETS entry is named by it, so a message names the setting to change."""
-        names = {"asr": "ASR_MODEL", "vad": "ASR_VAD_MODEL", "punc": "ASR_PUNC_MODEL", "spk": "ASR_SPK_MODEL"}
-        values = {"asr": self.model, "vad": self.vad_model, "punc": self.punc_model, "spk": self.spk_model}
-        if self.preset and getattr(settings, "ASR_PRESETS", "").strip():
-            defaults = {"vad": settings.ASR_VAD_MODEL, "punc": settings.ASR_PUNC_MODEL}
-            names["asr"] = f"ASR_PRESETS ({self.preset})"
-            for role, default in defaults.items():
-                if values[role] != default:
-                    names[role] = f"ASR_PRESETS ({self.preset}: {role}=)"
-        return {role: (names[role], values[role]) for role in names}
-
-
-def _device(requested: str) -> str:
-    import torch
-
-    if requested in ("", "auto"):
-        return "cuda:0" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise EngineConfigError(f"ASR_DEVICE is {requested!r} but no CUDA device is available; use 'auto' or 'cpu'.")
-    return requested
 
 
 def _malloc_trim() -> None:
@@ -160,7 +106,7 @@ class Engine:
             import torch
             from funasr import AutoModel
 
-            self.device = _device(config.device)
+            self.device = device_for(config.device)
             kwargs: dict[str, Any] = {
                 "model": str(self.sources["asr"].path), "device": self.device, "ncpu": max(1, config.ncpu),
                 "hub": config.hub, "disable_update": True, "disable_pbar": True, "disable_log": True,

@@ -14,9 +14,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 from transcription.presets import presets_all
 
-from .engine import VAD_IMPLS, EngineConfig, EngineError
+from .config import VAD_IMPLS, EngineConfig
 from .hub import HUB_TITLES, ModelSource, hub_cache_dir, inspect_all, problems_of
 from .paraformer import DTYPES
+from .results import EngineError
 
 DOWNLOAD_COMMAND = "python manage.py asr_models download"
 
