@@ -1,12 +1,14 @@
 """The engine's shortcuts through FunASR's Paraformer (the predictor without its unused upsampling,
-attention without masks that mask nothing, long segments encoded alone) against an AutoModel that
-nothing has touched: the same bits, and the same text and token timestamps as FunASR's own loop."""
+the CIF loops in numpy, attention without masks that mask nothing, long segments encoded alone)
+against an AutoModel that nothing has touched: the same bits, and the same text and token
+timestamps as FunASR's own loop."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 from funasr import AutoModel
+from funasr.models.bicif_paraformer import cif_predictor
 
 from tests.asr_fixtures import noise_bursts
 from transcription.asr import paraformer
@@ -38,6 +40,43 @@ def test_it_predicts_tokens_as_funasrs_predictor_does_bit_for_bit(engine, pristi
             encoder_out, lens = reference.encode(*_encoder_batch([n], seed=n))
             ours, theirs = model.calc_predictor(encoder_out, lens), reference.calc_predictor(encoder_out, lens)
             assert len(ours) == len(theirs) == 4
+            assert all(torch.equal(a, b) for a, b in zip(ours, theirs, strict=True)), n
+
+
+def _alphas(batch: int, frames: int, seed: int) -> torch.Tensor:
+    """CIF weights as a predictor makes them: random, an item padded with zeros, and an item
+    whose weights sum to exactly the threshold at every fourth frame."""
+    generator = torch.Generator().manual_seed(seed)
+    alphas = torch.rand(batch, frames, generator=generator) * 0.6
+    alphas[0, frames // 2 :] = 0
+    alphas[-1, :] = 0.25
+    return alphas
+
+
+def test_it_runs_the_cif_loops_as_funasrs_do_bit_for_bit():
+    tokens = 0
+    for batch, frames in ((1, 1), (2, 333), (3, 120)):
+        alphas = _alphas(batch, frames, seed=frames)
+        hidden = torch.randn(batch, frames, 16, generator=torch.Generator().manual_seed(batch))
+        ours, theirs = paraformer.cif(hidden, alphas, 1.0), cif_predictor.cif(hidden, alphas, 1.0)
+        assert ours[0].shape == theirs[0].shape
+        tokens += ours[0].shape[1]
+        assert torch.equal(ours[0], theirs[0]) and torch.equal(ours[1], theirs[1]), (batch, frames)
+        for threshold in (1.0 - 1e-4, 1.0):
+            assert torch.equal(paraformer.cif_fires(alphas, threshold),
+                               cif_predictor.cif_wo_hidden(alphas, threshold)), (batch, frames, threshold)
+    assert tokens > 50
+
+
+def test_it_times_tokens_as_funasrs_timestamp_head_does_bit_for_bit(engine, pristine):
+    model, reference = engine._am.model, pristine.model
+    assert "get_upsample_timestamp" in vars(model.predictor)  # the numpy loops are in use
+    with torch.inference_mode():
+        for n in (40, 300):
+            encoder_out, lens = reference.encode(*_encoder_batch([n], seed=n))
+            token_num = reference.calc_predictor(encoder_out, lens)[1]
+            ours = model.calc_predictor_timestamp(encoder_out, lens, token_num)
+            theirs = reference.calc_predictor_timestamp(encoder_out, lens, token_num)
             assert all(torch.equal(a, b) for a, b in zip(ours, theirs, strict=True)), n
 
 

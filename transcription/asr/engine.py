@@ -132,6 +132,7 @@ class Engine:
                                         f"{self.sources[role].path}; it needs config.yaml and model.pt.")
         paraformer.mask_batch_padding(self._am.model)
         paraformer.skip_full_masks(self._am.model)
+        paraformer.timestamp_loops_in_numpy(self._am.model)
         if self.device == "cpu":  # a GPU wants its batches whole
             paraformer.encode_long_alone(self._am.model)
         self.dtype = self._dtype()
