@@ -40,6 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import publish  # noqa: E402
 from tests import tiny_models as tm  # noqa: E402
 from transcription.asr.audio import SAMPLE_RATE, decode  # noqa: E402
 from transcription.asr.engine import Engine, EngineConfig  # noqa: E402
@@ -251,10 +252,7 @@ def main() -> None:
         audios = [long_audio, *short_audios]
         changed = sum(a[0] != b[0] for a, b in zip(engine_run(engine, audios), engine_run(full, audios), strict=True))
         report += f"\n{engine.dtype}: {changed} of {len(audios)} files' text differs from fp32.\n"
-    print(report)
-    if args.record:
-        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as f:
-            f.write("\n" + report)
+    publish(report, record=args.record)
 
 
 def vad_stage(args: argparse.Namespace) -> None:
@@ -304,10 +302,7 @@ def vad_stage(args: argparse.Namespace) -> None:
                      f"{r['fast_cpu_s']} s | {r['speedup']}x / {r['cpu_speedup']}x | {r['identical']} "
                      f"| {r['segments']} |")
     report = "\n".join(lines) + "\n"
-    print(report)
-    if args.record:
-        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as f:
-            f.write("\n" + report)
+    publish(report, record=args.record)
 
 
 def markdown(rows: list[dict[str, Any]], args: argparse.Namespace, where: str) -> str:

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import publish  # noqa: E402
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -164,10 +166,7 @@ def main() -> None:
               f"{r['steady_jobs']}, {r['steady_per_minute']:.0f}, {r['steady_per_minute'] / steady_base:.2f}x | "
               f"{', '.join(str(v) for v in r['per_node'].values())} |" for r in rows]
     report = "\n".join(lines)
-    print(report)
-    if args.record:
-        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as f:
-            f.write("\n" + report + "\n")
+    publish(report, record=args.record)
 
 
 if __name__ == "__main__":

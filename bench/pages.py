@@ -40,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import publish  # noqa: E402
+
 
 def setup(data_dir: Path) -> None:
     os.environ.update({"DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "false", "SECRET_KEY": "bench",
@@ -245,10 +247,7 @@ def main() -> None:
               f"{many[name]['p50']:.0f} / {many[name]['p95']:.0f} ms | "
               f"{polling[name]['p50']:.0f} / {polling[name]['p95']:.0f} ms |" for name, r in single.items()]
     report = "\n".join(lines)
-    print(report)
-    if args.record:
-        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as f:
-            f.write("\n" + report + "\n")
+    publish(report, record=args.record)
 
 
 if __name__ == "__main__":

@@ -9,13 +9,15 @@ ASR, punctuation and the transcript write, all real, on the full-size random-wei
   one-by-one   ASR_BATCH_JOBS=1 without prefetch (the worker before the scheduler work)
   batched      ASR_BATCH_JOBS / ASR_BATCH_AUDIO_SECONDS batches, the next one prepared while the
                current one is in the model
+  serial       (only with --sides) the same batches without prefetch: batching's share alone
 
 The sides alternate (one-by-one first in odd rounds, batched first in even ones); each keeps its
 best round. Reports audio hours per wall hour, jobs per hour, process CPU seconds (all threads) and
 how many jobs got identical text and segments on both sides.
 
 usage: bench/queue_bench.py [--clips 60] [--rounds 2] [--device auto|cpu|cuda:0] [--models large|tiny]
-                      [--batch-jobs 16] [--batch-audio-seconds 900] [--record]
+                      [--batch-jobs 16] [--batch-audio-seconds 900] [--sides one-by-one,batched]
+                      [--record]
        quick check: bench/queue_bench.py --clips 8 --rounds 1 --models tiny
 """
 
@@ -37,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.asr import _speech, build_models, machine  # noqa: E402
+from bench.results import publish  # noqa: E402
 from transcription.asr.audio import SAMPLE_RATE  # noqa: E402
 
 CACHE = ROOT / ".cache" / "bench-audio"
@@ -103,6 +106,8 @@ def main() -> None:
     parser.add_argument("--models", choices=["large", "tiny"], default="large")
     parser.add_argument("--batch-jobs", type=int, default=16)
     parser.add_argument("--batch-audio-seconds", type=int, default=900)
+    parser.add_argument("--sides", default="one-by-one,batched",
+                        help="comma-separated, from one-by-one, batched, serial (one-by-one and batched are needed)")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
@@ -128,7 +133,13 @@ def main() -> None:
 
         sides = {"one-by-one": {"batch_jobs": 1, "batch_seconds": args.batch_audio_seconds, "prefetch": False},
                  "batched": {"batch_jobs": args.batch_jobs, "batch_seconds": args.batch_audio_seconds,
-                             "prefetch": True}}
+                             "prefetch": True},
+                 "serial": {"batch_jobs": args.batch_jobs, "batch_seconds": args.batch_audio_seconds,
+                            "prefetch": False}}
+        chosen = args.sides.split(",")
+        if not {"one-by-one", "batched"} <= set(chosen) <= set(sides):
+            parser.error(f"--sides takes one-by-one, batched and optionally serial, not {args.sides!r}")
+        sides = {name: sides[name] for name in chosen}
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
         for n in range(args.rounds):
             for name in (list(sides) if n % 2 == 0 else list(sides)[::-1]):
@@ -138,13 +149,11 @@ def main() -> None:
                                   "cpu_s": round(run["cpu"], 1)}), flush=True)
     audio = sum(s for _p, s in files)
     best = {name: min(r, key=lambda run: run["wall"]) for name, r in runs.items()}
-    same = sum(a == b for a, b in zip(best["one-by-one"]["results"], best["batched"]["results"], strict=True))
+    same = sum(all(r == per_side[0] for r in per_side)
+               for per_side in zip(*(run["results"] for run in best.values()), strict=True))
     load = f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     report = markdown(args, best, runs, audio, len(files), same, f"{machine(engine.device)}; {load}")
-    print(report)
-    if args.record:
-        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as f:
-            f.write("\n" + report + "\n")
+    publish(report, record=args.record)
 
 
 def markdown(args: argparse.Namespace, best: dict[str, dict[str, Any]], runs: dict[str, list[dict[str, Any]]],
@@ -158,7 +167,10 @@ def markdown(args: argparse.Namespace, best: dict[str, dict[str, Any]], runs: di
                      f"{jobs / run['wall'] * 3600:.0f} |")
     one, batched = best["one-by-one"], best["batched"]
     lines += ["", f"Batched / one-by-one: **{one['wall'] / batched['wall']:.2f}x** jobs per hour (wall), "
-              f"{one['cpu'] / batched['cpu']:.2f}x CPU. Identical text and segments: {same}/{jobs} jobs.", "",
+              f"{one['cpu'] / batched['cpu']:.2f}x CPU"
+              + (f"; without prefetch {one['wall'] / best['serial']['wall']:.2f}x / "
+                 f"{one['cpu'] / best['serial']['cpu']:.2f}x" if "serial" in best else "")
+              + f". Identical text and segments on every side: {same}/{jobs} jobs.", "",
               "All rounds (wall / CPU s): " + "; ".join(
                   f"{name} " + ", ".join(f"{r['wall']:.1f}/{r['cpu']:.1f}" for r in rs) for name, rs in runs.items())]
     return "\n".join(lines)

@@ -224,10 +224,10 @@ ALONE_FRAMES = 500  # encoder frames (60 ms each): segments of 30 s or more are 
 def encode_long_alone(model: Any, frames: int = ALONE_FRAMES) -> None:
     """Encode a batch one segment at a time when it holds a segment of `frames` or more.
 
-    On the CPU a padded batch of long segments encodes slower per segment than each alone (2 x
-    60 s: 3.8 s vs 3.6 s each here, before the masks skip_full_masks then saves alone), while
-    short segments gain from batching. A segment alone is encoded exactly as FunASR's own loop
-    encodes it; the outputs are zero-padded into one batch for the (masked) predictor and decoder.
+    On the CPU a padded batch of 60-s segments encodes ~20 % slower per segment than each alone,
+    25-s ones about as fast, 12-20 s ones 5-12 % faster (bench/batching.py). A segment alone is
+    encoded exactly as FunASR's own loop encodes it; the outputs are zero-padded into one batch
+    for the (masked) predictor and decoder. The batched encoder stays `model.encode_batch`.
     """
     import torch
 
@@ -244,6 +244,7 @@ def encode_long_alone(model: Any, frames: int = ALONE_FRAMES) -> None:
             batch[i, : out.size(1)] = out[0]
         return batch, torch.cat([out_lens for _, out_lens in outs])
 
+    model.encode_batch = encode
     model.encode = encode_items
 
 
