@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: run test bench bench-queue bench-pages bench-nodes lint setup
+.PHONY: run test bench bench-batching bench-queue bench-pages bench-nodes lint setup
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -45,6 +45,10 @@ lint: $(VENV)/.requirements-dev
 
 bench: $(VENV)/.requirements
 	$(PY) bench/asr.py
+
+# The ASR model's encoder and decoder, batched against one segment at a time.
+bench-batching: $(VENV)/.requirements
+	$(PY) bench/batching.py --record
 
 # The worker path, one job at a time against batched + pipelined (results: bench/RESULTS.md).
 bench-queue: $(VENV)/.requirements-dev
