@@ -13,7 +13,7 @@ ASR, punctuation and the transcript write, all real, on the full-size random-wei
 
 The sides alternate (one-by-one first in odd rounds, batched first in even ones); each keeps its
 best round. Reports audio hours per wall hour, jobs per hour, process CPU seconds (all threads) and
-how many jobs got identical text and segments on both sides.
+how many jobs got identical text and segments on every side.
 
 usage: bench/queue_bench.py [--clips 60] [--rounds 2] [--device auto|cpu|cuda:0] [--models large|tiny]
                       [--batch-jobs 16] [--batch-audio-seconds 900] [--sides one-by-one,batched]
