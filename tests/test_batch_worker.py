@@ -5,6 +5,8 @@ current one is in the model."""
 
 from __future__ import annotations
 
+import threading
+import time
 import wave
 from pathlib import Path
 
@@ -19,9 +21,10 @@ from transcription.asr.audio import SAMPLE_RATE
 from transcription.asr.engine import Engine
 from transcription.job_states import JobStatus
 from transcription.models import Job, JobAttempt, Transcript
+from transcription.services import worker as worker_module
 from transcription.services.heartbeats import Heartbeats
 from transcription.services.job_actions import job_cancel
-from transcription.services.worker import worker_drain
+from transcription.services.worker import worker_drain, worker_hand_back
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -189,13 +192,45 @@ def test_a_prefetched_job_cancelled_before_its_turn_never_reaches_the_model(proj
 
 def test_jobs_held_by_a_worker_that_stops_go_back_to_the_queue_at_once(project, alice, asr_settings, clips):
     jobs = [stored(project, alice, clip) for clip in clips]
-    worker_drain(worker="w", batch_jobs=1, prefetch=False, should_stop=lambda: True)
+    checks = iter([False])  # not stopping when it claims; stopping from then on
+    worker_drain(worker="w", batch_jobs=1, prefetch=False, should_stop=lambda: next(checks, True))
     statuses = set(Job.objects.filter(pk__in=[j.pk for j in jobs]).values_list("status", flat=True))
     assert statuses == {JobStatus.QUEUED}
     interrupted = JobAttempt.objects.get(job__in=jobs)
     assert interrupted.outcome == "interrupted"
     job = Job.objects.get(pk=interrupted.job_id)
     assert (job.attempts, job.max_attempts, job.error) == (1, 4, "")  # the interruption does not count
+
+
+def test_a_claim_in_flight_when_the_stop_comes_is_handed_back_with_the_rest(project, alice, asr_settings, clips,
+                                                                           monkeypatch):
+    """The process exits right after its stop's hand-back, so a claim that was already on its way
+    must be in what is handed back, not left running until the reaper finds it."""
+    jobs = [stored(project, alice, clip) for clip in clips]
+    in_claim, go, stop = threading.Event(), threading.Event(), threading.Event()
+    real_claim = worker_module.jobs_claim_batch
+
+    def slow_claim(**kwargs):
+        in_claim.set()
+        go.wait(10)
+        return real_claim(**kwargs)
+
+    monkeypatch.setattr(worker_module, "jobs_claim_batch", slow_claim)
+    drainer = threading.Thread(target=worker_drain, kwargs={"worker": "w", "prefetch": False,
+                                                             "should_stop": stop.is_set})
+    drainer.start()
+    assert in_claim.wait(10)
+    stop.set()
+    handed: list[int] = []
+    hand_back = threading.Thread(target=lambda: handed.append(worker_hand_back(worker="w")))
+    hand_back.start()
+    time.sleep(0.3)  # without the gate the hand-back is over by now, before the claim commits
+    go.set()
+    hand_back.join(10)
+    assert handed == [len(jobs)]
+    assert set(Job.objects.filter(pk__in=[j.pk for j in jobs]).values_list("status", flat=True)) == {JobStatus.QUEUED}
+    drainer.join(30)
+    assert set(JobAttempt.objects.filter(job__in=jobs).values_list("outcome", flat=True)) == {"interrupted"}
 
 
 def test_silence_in_a_batch_gives_an_empty_transcript_beside_the_others(project, alice, asr_settings, clips,

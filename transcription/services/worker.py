@@ -54,6 +54,11 @@ log = logging.getLogger(__name__)
 # Progress shares: fetching and decoding up to 4 %, the model from 5 % to 98 %.
 _MODEL_FROM, _MODEL_TO = 5.0, 98.0
 
+# A claim and a stop's hand-back never interleave in one process: a claim that
+# checked "not stopping" just before the stop would otherwise commit after the
+# hand-back, and its jobs would wait for the reaper once the process exits.
+_claiming = threading.Lock()
+
 
 @contextlib.contextmanager
 def media_local_path(media: MediaFile) -> Iterator[str]:
@@ -291,7 +296,10 @@ def worker_drain(*, worker: str, should_stop: Callable[[], bool] = lambda: False
     prefetch = settings.ASR_PREFETCH if prefetch is None else prefetch
 
     def claim() -> list[Job]:
-        jobs = jobs_claim_batch(worker=worker, max_jobs=batch_jobs, max_seconds=batch_seconds)
+        with _claiming:
+            if should_stop():
+                return []
+            jobs = jobs_claim_batch(worker=worker, max_jobs=batch_jobs, max_seconds=batch_seconds)
         runner.beats.hold(jobs)
         return jobs
 
@@ -327,8 +335,16 @@ def worker_drain(*, worker: str, should_stop: Callable[[], bool] = lambda: False
     finally:
         beats.stop()
         if should_stop():
-            job_lifecycle.jobs_hand_back(worker=worker)
+            worker_hand_back(worker=worker)
     return claimed
+
+
+def worker_hand_back(*, worker: str) -> int:
+    """Once this process is stopping, hand back every job it holds: a claim
+    already in flight commits first and is handed back with the rest, and a
+    later one sees the stop and claims nothing."""
+    with _claiming:
+        return job_lifecycle.jobs_hand_back(worker=worker)
 
 
 def jobs_run_claimed(*, jobs: list[Job], worker: str) -> dict[Any, Outcome | None]:

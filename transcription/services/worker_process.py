@@ -31,8 +31,7 @@ from transcription import job_states
 from transcription.job_states import JobStatus
 from transcription.models import Job
 from transcription.services.claim import worker_name
-from transcription.services.job_lifecycle import jobs_hand_back
-from transcription.services.worker import housekeeping, worker_drain
+from transcription.services.worker import housekeeping, worker_drain, worker_hand_back
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ def _watch() -> None:
     while not stopping():
         time.sleep(0.1)
     try:
-        jobs_hand_back(worker=worker_name())
+        worker_hand_back(worker=worker_name())
     except Exception:  # the reaper will requeue what could not be handed back
         log.exception("could not hand jobs back")
     finally:
