@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("portal", "transcription", "api")
 # Imported lazily on purpose: torch and funasr cost seconds and ~500 MiB and must never
 # load in web processes or before django-q2 forks (DESIGN §5); the model hubs' clients
-# (optional: only `asr_models download` and hub names need them) pull in as much again.
-LAZY_ALLOWED = ("torch", "funasr", "modelscope", "modelscope_hub", "huggingface_hub")
+# (optional: only `asr_models download` and hub names need them) pull in as much again;
+# WeTextProcessing's `itn` (native pynini, ~165 MB) loads once a transcript has Chinese numerals.
+LAZY_ALLOWED = ("torch", "funasr", "modelscope", "modelscope_hub", "huggingface_hub", "itn")
 
 
 def module_name(path: Path) -> str:

@@ -17,9 +17,12 @@ import tempfile
 from functools import cache, lru_cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from itn.chinese.inverse_normalizer import InverseNormalizer
+
+if TYPE_CHECKING:
+    from itn.chinese.inverse_normalizer import InverseNormalizer
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,9 @@ _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(a\.m\.|p\.m\.)")
 
 @cache
 def _normalizer() -> InverseNormalizer:
+    # imported here: pynini and the grammar load only once a transcript has Chinese numerals
+    from itn.chinese.inverse_normalizer import InverseNormalizer
+
     logging.getLogger("wetext").setLevel(logging.WARNING)  # it logs every cache lookup at INFO
     target = Path(settings.DATA_DIR) / f"itn-{version('WeTextProcessing')}"
     if not (target / "zh_itn_tagger.fst").is_file():
