@@ -77,6 +77,23 @@ def test_it_seeks_edits_and_exports_in_a_browser(live_server, browser, transcrip
     assert "我们先讨论明年的预算。" in text and "大家好，欢迎参加今天的会议。" in text
 
 
+def test_a_project_zip_downloads_with_one_click_and_is_listed_at_once(live_server, browser, transcript):
+    page = browser.new_page(accept_downloads=True)
+    sign_in(page, live_server.url, "alice")
+    page.goto(f"{live_server.url}/projects/{transcript.job.project_id}/exports/")
+    expect(page.locator("#export-list")).to_contain_text("No exports yet.")
+    page.select_option("select[name=format]", "srt")
+    with page.expect_download() as download_info:
+        page.locator(".project-export-form button[type=submit]").click()
+    assert download_info.value.suggested_filename.endswith(".zip")
+    expect(page.locator("#export-list tbody tr")).to_have_count(1)
+    expect(page.locator("#export-list tbody tr")).to_contain_text("srt")
+    expect(page.locator("p.export-ready")).to_have_count(1)  # with its link, should the download not start
+    page.reload()  # no second download: it was fetched
+    expect(page.locator("#export-list tbody tr")).to_have_count(1)
+    expect(page.locator("p.export-ready")).to_have_count(0)
+
+
 def test_in_page_search_highlights_matches(live_server, browser, transcript):
     page = browser.new_page()
     sign_in(page, live_server.url, "bob")

@@ -33,14 +33,31 @@ def test_a_small_export_downloads_with_the_first_click(project, alice, new_trans
     new_transcript(project, user=alice, name="memo.ogg")
     new_transcript(project, user=alice, name="2024/a/interview.wav")
     new_transcript(project, user=alice, name="2024/b/interview.wav")
-    response = login(alice).post(reverse("project_exports", args=[project.pk]), {"format": "txt"})
-    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    assert "attachment" in response["Content-Disposition"]
-    assert _zip_names(response) == ["2024/a/interview.txt", "2024/b/interview.txt", "memo.ogg.txt", "memo.wav.txt"]
+    client = login(alice)
+    response = client.post(reverse("project_exports", args=[project.pk]), {"format": "txt"}, follow=True)
     export = ProjectExport.objects.get()
+    download = reverse("project_export_download", args=[export.pk])
+    # The page it lands on starts the download and already lists the new export.
+    html = response.content.decode()
+    assert f'<meta http-equiv="refresh" content="0; url={download}">' in html
+    assert html.count(f'href="{download}"') == 2  # the "is ready" notice and the row of "Recent exports"
+    response = client.get(download)
+    assert response["Content-Type"] == "application/zip" and "attachment" in response["Content-Disposition"]
+    assert _zip_names(response) == ["2024/a/interview.txt", "2024/b/interview.txt", "memo.ogg.txt", "memo.wav.txt"]
+    export.refresh_from_db()
     assert export.downloaded_at is not None
-    # Nothing left to remind anyone of.
-    assert "is ready." not in login(alice).get(reverse("project", args=[project.pk])).content.decode()
+    # Nothing left to remind anyone of, and reloading the page does not download it again.
+    assert "is ready." not in client.get(reverse("project", args=[project.pk])).content.decode()
+    again = client.get(f"{reverse('project_exports', args=[project.pk])}?download={export.pk}").content.decode()
+    assert 'http-equiv="refresh"' not in again and f'href="{download}"' in again
+
+
+def test_only_the_requesters_unseen_export_starts_by_itself(project, alice, bob, transcript):
+    login(alice).post(reverse("project_exports", args=[project.pk]), {"format": "txt"})
+    export = ProjectExport.objects.get()
+    page = reverse("project_exports", args=[project.pk])
+    assert 'http-equiv="refresh"' not in login(bob).get(f"{page}?download={export.pk}").content.decode()
+    assert login(alice).get(f"{page}?download=not-an-id").status_code == 200
 
 
 def test_a_background_export_emails_and_is_announced_until_downloaded(project, alice, bob, transcript, settings,

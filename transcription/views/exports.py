@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -42,8 +43,12 @@ def transcript_download(request: HttpRequest, transcript_id: str) -> HttpRespons
 
 def _exports_context(request: HttpRequest, project) -> dict[str, object]:  # noqa: ANN001
     exports = list(project.exports.select_related("requested_by")[:10])
+    ready = list(project_exports_unseen(user=request.user, project=project)[:3])
     return {
-        "ready_exports": list(project_exports_unseen(user=request.user, project=project)[:3]),
+        "ready_exports": ready,
+        # ?download=<id> right after a ZIP was built during the request: the page starts it (once: a
+        # downloaded export is no longer unseen), and its list already shows the new export
+        "start_download": next((e for e in ready if str(e.pk) == request.GET.get("download")), None),
         "project": project,
         "membership": project.membership,
         "exports": exports,
@@ -67,8 +72,8 @@ def project_exports(request: HttpRequest, project_id: str) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             if export.is_ready:
-                # Built while the person waited: the download starts at once, no second click.
-                return _download(request, export)
+                # Built while the person waited: the page it goes back to starts the download, no second click
+                return redirect(f"{reverse('project_exports', args=[project.pk])}?download={export.pk}")
             if export.status == ExportStatus.FAILED:
                 messages.error(request, export.error)
             else:
