@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, JsonResponse
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_q.models import OrmQ
@@ -67,7 +68,8 @@ def queue_depth() -> dict[str, int]:
 
 def asr_check() -> dict:
     try:
-        return asr_readiness().as_json()
+        with translation.override(None):  # for monitoring: the same English whatever the caller's language
+            return asr_readiness().as_json()
     except Exception:
         log.warning("health check: cannot inspect the ASR models", exc_info=True)
         return {"ready": False, "problems": ["the model check itself failed; see the log"]}

@@ -117,10 +117,25 @@ def test_the_ops_page_shows_what_is_missing_and_both_fixes(not_set_up, staff, hu
     assert "config.yaml and model.pt" in html
 
 
+def test_staff_who_read_chinese_see_the_problems_in_chinese_and_healthz_stays_english(not_set_up, staff, hub):
+    Profile.objects.update_or_create(user=staff, defaults={"language": "zh-hans"})
+    client = login(staff)
+    html = client.get("/ops/").content.decode()
+    assert "ASR_MODEL 为 &#x27;paraformer-zh&#x27;（ModelScope 上的 " in html and "本机尚未下载" in html
+    assert "ASR_PUNC_MODEL 为" in html and "但该目录不存在" in html
+    assert "is not downloaded" not in html and "does not exist" not in html
+    assert "ASR_MODEL：paraformer-zh 尚未下载" in client.get("/").content.decode()  # the banner's briefs
+    problems = Client(headers={"accept-language": "zh-CN"}).get("/healthz").json()["asr"]["problems"]
+    assert problems == ["ASR_MODEL: paraformer-zh is not downloaded",
+                        "ASR_PUNC_MODEL: the model directory does not exist"]
+
+
 def test_the_ops_page_lists_each_model_and_where_it_loads_from(asr_settings, staff, tiny_models):
     html = login(staff).get("/ops/").content.decode()
     assert 'data-asr-ready="true"' in html
     assert str(tiny_models["asr"]) in html and "local directory" in html
+    Profile.objects.update_or_create(user=staff, defaults={"language": "zh-hans"})
+    assert "本地目录" in login(staff).get("/ops/").content.decode()
     assert "Two ways to fix it" not in html
 
 

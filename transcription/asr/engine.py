@@ -95,7 +95,7 @@ class Engine:
         self.config = config
         self.sources: dict[str, ModelSource] = inspect_all(config.model_settings(), config.hub)
         if problems := problems_of(config.model_settings(), self.sources):
-            raise EngineConfigError("\n".join(full for full, _brief in problems))
+            raise EngineConfigError("\n".join(problem.full() for problem in problems))
         self.models = {role: self.sources[role].label if role in self.sources else "" for role in
                        ("asr", "vad", "punc", "spk")}
         self._lock = threading.Lock()  # the ASR stage (recognize)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,6 +43,49 @@ HUB_NAMES = {
 _FIX = "`python manage.py asr_models download`"
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a message for `makemessages` without needing Django settings (as audio.py does)."""
+    return message
+
+
+# Each message has its fix; shown in English by the engine and the CLI, translated on the ops page.
+NO_DIRECTORY = (gettext_noop("%(setting)s is %(value)s, but that directory does not exist. Set %(setting)s to a "
+                             "directory containing config.yaml and model.pt, or to a hub model name and run %(fix)s."),
+                gettext_noop("%(setting)s: the model directory does not exist"))
+MISSING_FILES = (gettext_noop("%(setting)s is %(value)s, but that directory has no %(files)s. A model directory "
+                              "needs config.yaml and model.pt (as %(fix)s fetches them)."),
+                 gettext_noop("%(setting)s: the model directory has no %(files)s"))
+UNKNOWN_HUB = (gettext_noop("ASR_HUB is %(hub)s; use 'ms' (ModelScope) or 'hf' (Hugging Face)."),
+               gettext_noop("ASR_HUB: unknown hub"))
+NOT_DOWNLOADED = (gettext_noop("%(setting)s is %(value)s (%(repo)s on %(hub)s), which is not downloaded on this "
+                               "machine (cache: %(cache)s). Run %(fix)s on a machine with internet access, or set "
+                               "%(setting)s to a local directory containing config.yaml and model.pt."),
+                  gettext_noop("%(setting)s: %(name)s is not downloaded"))
+EMPTY_SETTING = (gettext_noop("%(setting)s is empty; the engine needs this model (e.g. %(example)s)."),
+                 gettext_noop("%(setting)s: empty"))
+WHERE = {"local": gettext_noop("local directory"), "hub": gettext_noop("hub"),
+         "ms": gettext_noop("ModelScope cache"), "hf": gettext_noop("Hugging Face cache")}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a model cannot load: a message (with the fix) and a brief one (no paths), filled in
+    with `args`; `translate` is identity (English) or the request's gettext."""
+
+    messages: tuple[str, str]
+    args: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, messages: tuple[str, str], **args: str) -> Problem:
+        return cls(messages, tuple(sorted({"fix": _FIX, **args}.items())))
+
+    def full(self, translate: Callable[[str], str] = str) -> str:
+        return translate(self.messages[0]) % dict(self.args)
+
+    def brief(self, translate: Callable[[str], str] = str) -> str:
+        return translate(self.messages[1]) % dict(self.args)
+
+
 class HubError(Exception):
     """A download that cannot happen; str(e) says why and what to do."""
 
@@ -54,9 +97,18 @@ class ModelSource:
     value: str
     repo_id: str | None  # hub repository when the value is a hub name
     path: Path | None  # the directory FunASR will load; None when there is none
-    where: str  # "local directory", "ModelScope cache", "Hugging Face cache"
-    problem: str = ""  # why it cannot load, with the fix; "" when it can
-    brief: str = ""  # the problem in a few words, without paths (for the unauthenticated /healthz)
+    where: str  # "local directory", "ModelScope cache", "Hugging Face cache", "hub" (WHERE's values)
+    issue: Problem | None = None  # why it cannot load; None when it can
+
+    @property
+    def problem(self) -> str:
+        """Why it cannot load, with the fix, in English; "" when it can."""
+        return self.issue.full() if self.issue else ""
+
+    @property
+    def brief(self) -> str:
+        """The problem in a few words, without paths (for the unauthenticated /healthz)."""
+        return self.issue.brief() if self.issue else ""
 
     @property
     def label(self) -> str:
@@ -115,31 +167,21 @@ def inspect(role: str, setting: str, value: str, hub: str) -> ModelSource:
     value = value.strip()
     if is_local_path(value):
         path = Path(value).expanduser().resolve()
+        issue = None
         if not path.is_dir():
-            problem = (f"{setting} is {value!r}, but that directory does not exist. Set {setting} to a directory "
-                       f"containing config.yaml and model.pt, or to a hub model name and run {_FIX}.")
-            brief = f"{setting}: the model directory does not exist"
+            issue = Problem.of(NO_DIRECTORY, setting=setting, value=repr(value))
         elif missing := missing_files(path):
-            problem = (f"{setting} is {value!r}, but that directory has no {' or '.join(missing)}. A model "
-                       f"directory needs config.yaml and model.pt (as {_FIX} fetches them).")
-            brief = f"{setting}: the model directory has no {' or '.join(missing)}"
-        else:
-            problem = brief = ""
-        return ModelSource(role, setting, value, None, path, "local directory", problem, brief)
+            issue = Problem.of(MISSING_FILES, setting=setting, value=repr(value), files=", ".join(missing))
+        return ModelSource(role, setting, value, None, path, WHERE["local"], issue)
     if hub not in HUB_NAMES:
-        return ModelSource(role, setting, value, value, None, "hub",
-                           f"ASR_HUB is {hub!r}; use 'ms' (ModelScope) or 'hf' (Hugging Face).",
-                           "ASR_HUB: unknown hub")
+        return ModelSource(role, setting, value, value, None, WHERE["hub"], Problem.of(UNKNOWN_HUB, hub=repr(hub)))
     repo_id = HUB_NAMES[hub].get(value, value)
-    where = f"{HUB_TITLES[hub]} cache"
     path = cached_snapshot(repo_id, hub)
     if path is None or missing_files(path):
-        problem = (f"{setting} is {value!r} ({repo_id} on {HUB_TITLES[hub]}), which is not downloaded on this "
-                   f"machine (cache: {hub_cache_dir(hub)}). Run {_FIX} on a machine with internet access, or set "
-                   f"{setting} to a local directory containing config.yaml and model.pt.")
-        return ModelSource(role, setting, value, repo_id, None, where, problem,
-                           f"{setting}: {value} is not downloaded")
-    return ModelSource(role, setting, value, repo_id, path, where)
+        issue = Problem.of(NOT_DOWNLOADED, setting=setting, value=repr(value), name=value, repo=repo_id,
+                           hub=HUB_TITLES[hub], cache=str(hub_cache_dir(hub)))
+        return ModelSource(role, setting, value, repo_id, None, WHERE[hub], issue)
+    return ModelSource(role, setting, value, repo_id, path, WHERE[hub])
 
 
 def inspect_all(settings: Mapping[str, tuple[str, str]], hub: str) -> dict[str, ModelSource]:
@@ -151,16 +193,15 @@ def inspect_all(settings: Mapping[str, tuple[str, str]], hub: str) -> dict[str, 
 REQUIRED_ROLES = {"asr": "paraformer-zh", "vad": "fsmn-vad"}
 
 
-def problems_of(settings: Mapping[str, tuple[str, str]], sources: Mapping[str, ModelSource]) -> list[tuple[str, str]]:
-    """(problem with the fix, brief) for every model that cannot load: all of them, not only the first."""
+def problems_of(settings: Mapping[str, tuple[str, str]], sources: Mapping[str, ModelSource]) -> list[Problem]:
+    """Every model that cannot load: all of them, not only the first."""
     problems = []
     for role, (setting, _value) in settings.items():
         source = sources.get(role)
         if source is None and role in REQUIRED_ROLES:
-            problems.append((f"{setting} is empty; the engine needs this model (e.g. {REQUIRED_ROLES[role]!r}).",
-                             f"{setting}: empty"))
-        elif source is not None and source.problem:
-            problems.append((source.problem, source.brief or source.problem))
+            problems.append(Problem.of(EMPTY_SETTING, setting=setting, example=repr(REQUIRED_ROLES[role])))
+        elif source is not None and source.issue:
+            problems.append(source.issue)
     return problems
 
 

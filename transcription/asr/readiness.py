@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 
 from transcription.presets import presets_all
 
@@ -61,17 +62,18 @@ class Readiness:
 
 def _engine_problems() -> list[tuple[str, str]]:
     problems = []
-    if settings.ASR_DTYPE not in DTYPES:
-        problems.append((f"ASR_DTYPE is {settings.ASR_DTYPE!r}; use one of {', '.join(DTYPES)}.",
-                         "ASR_DTYPE: unknown value"))
-    if settings.ASR_VAD_IMPL not in VAD_IMPLS:
-        problems.append((f"ASR_VAD_IMPL is {settings.ASR_VAD_IMPL!r}; use one of {', '.join(VAD_IMPLS)}.",
-                         "ASR_VAD_IMPL: unknown value"))
+    for setting, value, allowed in (("ASR_DTYPE", settings.ASR_DTYPE, DTYPES),
+                                    ("ASR_VAD_IMPL", settings.ASR_VAD_IMPL, VAD_IMPLS)):
+        if value not in allowed:
+            args = {"setting": setting, "value": repr(value), "allowed": ", ".join(allowed)}
+            problems.append((_("%(setting)s is %(value)s; use one of %(allowed)s.") % args,
+                             _("%(setting)s: unknown value") % args))
     return problems
 
 
 def asr_readiness() -> Readiness:
-    """Whether every preset's models can load on this machine, and if not, every reason."""
+    """Whether every preset's models can load on this machine, and if not, every reason, in the
+    active language (the ops page's reader's; the engine and the CLI say the same in English)."""
     hub = settings.ASR_HUB
     cache = str(hub_cache_dir(hub)) if hub in HUB_TITLES else ""
     if not getattr(settings, "ASR_CHECK_MODELS", True):
@@ -79,7 +81,7 @@ def asr_readiness() -> Readiness:
     try:
         presets = list(presets_all())
     except ImproperlyConfigured as e:
-        return Readiness(ready=False, problems=[str(e)], briefs=["ASR_PRESETS: cannot be read"], hub=hub,
+        return Readiness(ready=False, problems=[str(e)], briefs=[_("ASR_PRESETS: cannot be read")], hub=hub,
                          cache=cache)
     found: dict[str, str] = {}  # problem -> brief, each once however many presets share the model
     lines: list[ModelLine] = []
@@ -88,7 +90,7 @@ def asr_readiness() -> Readiness:
         try:
             config = EngineConfig.from_settings(name)
         except EngineError as e:
-            found[str(e)] = f"ASR_PRESETS ({name}): cannot be used"
+            found[str(e)] = _("ASR_PRESETS (%(name)s): cannot be used") % {"name": name}
             continue
         model_settings = config.model_settings()
         sources = inspect_all(model_settings, config.hub)
@@ -96,8 +98,8 @@ def asr_readiness() -> Readiness:
             if (setting, value) not in seen:
                 seen.add((setting, value))
                 lines.append(ModelLine(name, role, setting, value, sources.get(role)))
-        for full, brief in problems_of(model_settings, sources):
-            found.setdefault(full, brief)
+        for problem in problems_of(model_settings, sources):
+            found.setdefault(problem.full(_), problem.brief(_))
     problems = [*found.items(), *_engine_problems()]
-    return Readiness(ready=not problems, problems=[full for full, _ in problems],
-                     briefs=[brief for _, brief in problems], models=lines, hub=hub, cache=cache)
+    return Readiness(ready=not problems, problems=[full for full, _brief in problems],
+                     briefs=[brief for _full, brief in problems], models=lines, hub=hub, cache=cache)

@@ -15,7 +15,17 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from transcription.asr.engine import Engine, EngineConfig, EngineError
-from transcription.asr.hub import HUB_TITLES, HubError, ModelSource, download, ensure_reachable, inspect_all
+from transcription.asr.hub import (
+    EMPTY_SETTING,
+    HUB_TITLES,
+    REQUIRED_ROLES,
+    HubError,
+    ModelSource,
+    Problem,
+    download,
+    ensure_reachable,
+    inspect_all,
+)
 from transcription.asr.readiness import Readiness, asr_readiness
 
 
@@ -48,7 +58,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{role:<5} {setting}='' {self.style.WARNING('off')}: {note}")
             elif source is None or source.problem:
                 problems += 1
-                problem = source.problem if source else f"{setting} is empty; the engine needs this model."
+                problem = source.problem if source else Problem.of(
+                    EMPTY_SETTING, setting=setting, example=repr(REQUIRED_ROLES.get(role, ""))).full()
                 self.stdout.write(f"{role:<5} {setting}={value!r} {self.style.ERROR('MISSING')}\n      {problem}")
             else:
                 self.stdout.write(f"{role:<5} {setting}={value!r} {self.style.SUCCESS('ok')}: {source.where} "
