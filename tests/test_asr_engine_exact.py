@@ -9,6 +9,7 @@ import pytest
 import torch
 from funasr import AutoModel
 from funasr.models.bicif_paraformer import cif_predictor
+from funasr.models.bicif_paraformer.model import BiCifParaformer
 
 from tests.asr_fixtures import noise_bursts
 from transcription.asr import paraformer
@@ -122,3 +123,27 @@ def test_it_keeps_the_masks_of_a_padded_batch(engine):
     finally:
         del attention.forward_attention
     assert seen == [False, True]
+
+
+def test_a_batch_predicts_each_item_as_it_would_alone_bit_for_bit():
+    """At the real model's width the predictor's 512 -> 1 output layer, given a whole batch, rounds
+    differently from one item alone (it flipped a token on a 10-minute file); the batch must give
+    every item the tokens it gets alone, whatever its padding holds."""
+    torch.manual_seed(0)
+    real_size = cif_predictor.CifPredictorV3(
+        idim=512, l_order=1, r_order=1, threshold=1.0, tail_threshold=0.45, smooth_factor2=0.25,
+        noise_threshold2=0.01, upsample_times=3, use_cif1_cnn=False, upsample_type="cnn_blstm").eval()
+    model = BiCifParaformer.__new__(BiCifParaformer)
+    torch.nn.Module.__init__(model)
+    model.predictor = real_size
+    paraformer.mask_batch_padding(model)
+    lengths = [180, 151, 120, 37]
+    encoder_out = torch.randn(len(lengths), max(lengths), 512, generator=torch.Generator().manual_seed(1))
+    lens = torch.tensor(lengths)
+    with torch.inference_mode():
+        embeds, token_num, _alphas, _peaks = model.calc_predictor(encoder_out, lens)
+        for i, n in enumerate(lengths):
+            alone_embeds, alone_tokens, _a, _p = model.calc_predictor(encoder_out[i : i + 1, :n], lens[i : i + 1])
+            count = alone_embeds.size(1)
+            assert count > 10 and torch.equal(token_num[i], alone_tokens[0]), i
+            assert torch.equal(embeds[i, :count], alone_embeds[0]) and not embeds[i, count:].any(), i
