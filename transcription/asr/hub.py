@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .audio import gettext_noop
+
 REQUIRED_FILES = ("config.yaml", "model.pt")
 HUB_TITLES = {"ms": "ModelScope", "hf": "Hugging Face"}
 
@@ -41,11 +43,6 @@ HUB_NAMES = {
     },
 }
 _FIX = "`python manage.py asr_models download`"
-
-
-def gettext_noop(message: str) -> str:
-    """Marks a message for `makemessages` without needing Django settings (as audio.py does)."""
-    return message
 
 
 # Each message has its fix; shown in English by the engine and the CLI, translated on the ops page.
