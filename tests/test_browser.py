@@ -87,7 +87,7 @@ def test_a_project_zip_downloads_with_one_click_and_is_listed_at_once(live_serve
         page.locator(".project-export-form button[type=submit]").click()
     assert download_info.value.suggested_filename.endswith(".zip")
     expect(page.locator("#export-list tbody tr")).to_have_count(1)
-    expect(page.locator("#export-list tbody tr")).to_contain_text("srt")
+    expect(page.locator("#export-list tbody tr")).to_contain_text("SRT")
     expect(page.locator("p.export-ready")).to_have_count(1)  # with its link, should the download not start
     page.reload()  # no second download: it was fetched
     expect(page.locator("#export-list tbody tr")).to_have_count(1)

@@ -53,7 +53,7 @@ def test_lazy_choice_labels_are_translated_on_the_team_page(alice, team):
 def test_the_dashboard_shows_the_translated_role(alice, team):
     Profile.objects.update_or_create(user=alice, defaults={"language": "zh-hans"})
     html = login(alice).get("/").content.decode()
-    assert "<td>所有者</td>" in html
+    assert '<td data-label="我的角色">所有者</td>' in html
 
 
 @pytest.mark.django_db

@@ -1,6 +1,7 @@
 """Every page fits a phone: at 360 px nothing is wider than the screen
 (document.documentElement.scrollWidth <= innerWidth), with long team,
-project and file names in the data. The header folds into a menu there, and
+project and file names in the data, and tables of several columns turn into
+cards instead of scrolling sideways. The header folds into a menu there, and
 on the transcript page the review controls come before the segments."""
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from django.contrib.auth.models import User  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 from api.services import token_create  # noqa: E402
+from portal.actor import Actor  # noqa: E402
 from portal.models import Membership, Project, Role, Team  # noqa: E402
 from tests.browser_support import needs_chromium, sign_in  # noqa: E402
 from tests.queue_support import make_job  # noqa: E402
 from tests.transcript_factory import make_transcript  # noqa: E402
 from transcription.job_states import JobStatus  # noqa: E402
 from transcription.models import Webhook  # noqa: E402
+from transcription.services.project_exports import project_export_request  # noqa: E402
 
 pytest_plugins = ["tests.transcript_factory"]
 pytestmark = [
@@ -166,3 +169,28 @@ def test_review_controls_come_before_the_segments_on_a_phone(live_server, browse
     review = page.locator("#review-heading").bounding_box()
     segments = page.locator("#segments").bounding_box()
     assert review and segments and review["x"] < segments["x"]
+
+
+# Tables that scroll sideways inside their box, with what they hold and what is shown of it.
+SIDEWAYS = """() => [...document.querySelectorAll(".table-scroll")]
+  .filter(el => el.checkVisibility() && el.scrollWidth > el.clientWidth + 1)
+  .map(el => `${el.querySelector("th, td")?.textContent.trim()}: ${el.scrollWidth} > ${el.clientWidth}`)"""
+
+
+def test_tables_become_cards_rather_than_scroll_sideways_on_a_phone(live_server, browser, long_names, alice):
+    team, project = long_names["team"], long_names["project"]
+    project_export_request(actor=Actor.of(alice), project=project, format="srt")  # an export and its audit line
+    page = browser.new_page(viewport=PHONE)
+    sign_in(page, live_server.url, "alice")
+    found = {}
+    for path in ["/", f"/teams/{team.pk}/", f"/teams/{team.pk}/audit/", f"/projects/{project.pk}/",
+                 f"/projects/{project.pk}/exports/", f"/projects/{project.pk}/webhooks/", "/queue/",
+                 "/settings/tokens/"]:
+        page.goto(live_server.url + path)
+        if wide := page.evaluate(SIDEWAYS):
+            found[path] = wide
+    assert found == {}
+    # The cards still say what each value is.
+    page.goto(f"{live_server.url}/projects/{project.pk}/exports/")
+    label = page.locator("#export-list td").first.evaluate("el => getComputedStyle(el, '::before').content")
+    assert label == '"Requested"'
