@@ -206,3 +206,17 @@ def test_tables_become_cards_rather_than_scroll_sideways_on_a_phone(live_server,
     page.goto(f"{live_server.url}/projects/{project.pk}/exports/")
     label = page.locator("#export-list td").first.evaluate("el => getComputedStyle(el, '::before').content")
     assert label == '"Requested"'
+
+
+def test_job_tables_and_the_audit_log_fit_a_tablet(live_server, browser, long_names):
+    # Between phone and desktop the tables keep their columns; none may push its actions out of view.
+    team, project = long_names["team"], long_names["project"]
+    page = browser.new_page(viewport={"width": 768, "height": 1024})
+    sign_in(page, live_server.url, "alice")
+    found = {}
+    for path in ["/", f"/teams/{team.pk}/audit/", f"/projects/{project.pk}/", "/queue/"]:
+        page.goto(live_server.url + path)
+        if wide := page.evaluate(SIDEWAYS):
+            found[path] = wide
+    assert found == {}
+    expect(page.locator("table.jobs .job-actions button", has_text="Cancel").first).to_be_in_viewport()
