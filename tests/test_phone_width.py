@@ -178,24 +178,27 @@ SIDEWAYS = """() => [...document.querySelectorAll("div.table-scroll")]
   .map(el => `${el.querySelector("th, td")?.textContent.trim()}: ${el.scrollWidth} > ${el.clientWidth}`)"""
 
 
+def sideways_tables(page, base: str, paths: list[str]) -> dict[str, list[str]]:
+    found = {}
+    for path in paths:
+        page.goto(base + path)
+        if wide := page.evaluate(SIDEWAYS):
+            found[path] = wide
+    return found
+
+
 def test_tables_become_cards_rather_than_scroll_sideways_on_a_phone(live_server, browser, long_names, alice):
     team, project = long_names["team"], long_names["project"]
     project_export_request(actor=Actor.of(alice), project=project, format="srt")  # an export and its audit line
     page = browser.new_page(viewport=PHONE)
     sign_in(page, live_server.url, "alice")
-    found = {}
-    for path in ["/", f"/teams/{team.pk}/", f"/teams/{team.pk}/audit/", f"/projects/{project.pk}/",
-                 f"/projects/{project.pk}/exports/", f"/projects/{project.pk}/webhooks/", "/queue/",
-                 "/settings/tokens/"]:
-        page.goto(live_server.url + path)
-        if wide := page.evaluate(SIDEWAYS):
-            found[path] = wide
+    found = sideways_tables(page, live_server.url, [
+        "/", f"/teams/{team.pk}/", f"/teams/{team.pk}/audit/", f"/projects/{project.pk}/",
+        f"/projects/{project.pk}/exports/", f"/projects/{project.pk}/webhooks/", "/queue/", "/settings/tokens/"])
     User.objects.create_superuser("root", "root@example.org", "password")
     staff = browser.new_page(viewport=PHONE)
     sign_in(staff, live_server.url, "root")
-    staff.goto(f"{live_server.url}/ops/")
-    if wide := staff.evaluate(SIDEWAYS):
-        found["/ops/"] = wide
+    found.update(sideways_tables(staff, live_server.url, ["/ops/"]))
     # On a wide screen the running jobs' long file names wrap rather than push columns out of view.
     staff.set_viewport_size({"width": 1280, "height": 800})
     staff.reload()
@@ -213,10 +216,6 @@ def test_job_tables_and_the_audit_log_fit_a_tablet(live_server, browser, long_na
     team, project = long_names["team"], long_names["project"]
     page = browser.new_page(viewport={"width": 768, "height": 1024})
     sign_in(page, live_server.url, "alice")
-    found = {}
-    for path in ["/", f"/teams/{team.pk}/audit/", f"/projects/{project.pk}/", "/queue/"]:
-        page.goto(live_server.url + path)
-        if wide := page.evaluate(SIDEWAYS):
-            found[path] = wide
-    assert found == {}
+    assert sideways_tables(page, live_server.url, ["/", f"/teams/{team.pk}/audit/", f"/projects/{project.pk}/",
+                                                   "/queue/"]) == {}
     expect(page.locator("table.jobs .job-actions button", has_text="Cancel").first).to_be_in_viewport()
