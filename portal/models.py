@@ -172,6 +172,7 @@ class AuditAction(models.TextChoices):
     WEBHOOK_ADD = "webhook.add", _("added webhook")
     WEBHOOK_REMOVE = "webhook.remove", _("removed webhook")
     WEBHOOK_PAUSE = "webhook.pause", _("paused or resumed webhook")
+    WEBHOOK_TEST = "webhook.test", _("sent a test event to webhook")
     TEAM_SETTINGS = "team.settings", _("changed team settings")
     PROJECT_HOTWORDS = "project.hotwords", _("changed project hotwords")
     TRANSCRIPT_REPLACE = "transcript.replace", _("replaced text")

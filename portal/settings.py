@@ -229,6 +229,19 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# Outgoing calls (webhook deliveries, email) run on a queue of their own, served by a second
+# cluster (`QCLUSTER_ROLE=outgoing manage.py qcluster`), never on an ASR worker or a web thread: a
+# receiver that stalls holds one outgoing worker until its deadline and delays no transcription.
+Q_ASR_QUEUE = str(Q_CLUSTER["name"])
+Q_OUTGOING_QUEUE = f"{Q_ASR_QUEUE}-outgoing"
+OUTGOING_WORKERS = envint("OUTGOING_WORKERS", 4)
+QCLUSTER_ROLE = os.getenv("QCLUSTER_ROLE", "asr").strip().lower()
+if QCLUSTER_ROLE not in ("asr", "outgoing"):
+    raise ImproperlyConfigured(f"QCLUSTER_ROLE must be 'asr' or 'outgoing', not {QCLUSTER_ROLE!r}.")
+if QCLUSTER_ROLE == "outgoing":
+    # Each task is one delivery or one email, bounded by its own deadline; the timeout is a backstop.
+    Q_CLUSTER.update({"cluster_name": Q_OUTGOING_QUEUE, "workers": OUTGOING_WORKERS, "timeout": 300,
+                      "retry": 360, "queue_limit": OUTGOING_WORKERS, "recycle": 500, "label": "Outgoing"})
 
 # --- storage -----------------------------------------------------------------
 MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", DATA_DIR / "media"))
@@ -341,7 +354,11 @@ USE_I18N = True
 USE_TZ = True
 
 # --- email -------------------------------------------------------------------
-EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Every message is handed to the outgoing queue (portal/mail.py) and sent from there by
+# EMAIL_BACKEND (the variable), so no request or ASR worker ever waits on a mail server.
+EMAIL_BACKEND = "portal.mail.OutgoingQueueBackend"
+EMAIL_DELIVERY_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
@@ -399,8 +416,12 @@ ZIP_MAX_TOTAL_MB = envint("ZIP_MAX_TOTAL_MB", 10240)
 ZIP_MAX_RATIO = envint("ZIP_MAX_RATIO", 200)
 # Project exports up to this many transcripts are zipped in the request.
 PROJECT_EXPORT_INLINE_MAX = envint("PROJECT_EXPORT_INLINE_MAX", 50)
-# Webhooks: attempt n+1 waits WEBHOOK_RETRY_BASE_SECONDS * 4**(n-1).
+# Webhooks: attempt n+1 waits WEBHOOK_RETRY_BASE_SECONDS * 4**(n-1). The timeout bounds a whole
+# delivery (connect, every read, the body), however slowly the receiver trickles its answer.
 WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 10)
+# At most this many deliveries of one team in flight at once, and this many webhooks per project.
+WEBHOOK_TEAM_CONCURRENCY = envint("WEBHOOK_TEAM_CONCURRENCY", 2)
+WEBHOOK_MAX_PER_PROJECT = envint("WEBHOOK_MAX_PER_PROJECT", 5)
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
 # Webhooks never reach loopback, private, link-local, multicast or reserved addresses, except the

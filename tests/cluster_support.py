@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.asr_fixtures import tiny_env
-from tests.queue_support import broker_purge
+from tests.queue_support import broker_purge, outgoing_purge
 from transcription.models import Job
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +72,7 @@ def clusters(worker_env, tiny_models, tmp_path):  # noqa: ANN001, ANN201 - a fac
         return cluster
 
     broker_purge()
+    outgoing_purge()
     try:
         yield start
     finally:

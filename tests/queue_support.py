@@ -101,3 +101,39 @@ def result(text: str = "hello") -> TranscriptionResult:
         text=text, segments=[SegmentResult(index=0, start=0.0, end=1.0, text=text, speaker="")],
         audio_seconds=2.0, processing_seconds=0.1, models={"asr": "tiny-asr", "vad": "tiny-vad"},
     )
+
+
+def outgoing_purge() -> None:
+    from django.conf import settings
+    from django_q.brokers import get_broker
+
+    get_broker(settings.Q_OUTGOING_QUEUE).purge_queue()
+
+
+def outgoing_size() -> int:
+    """Tasks waiting for the outgoing cluster (webhook deliveries, email, notifications)."""
+    from django.conf import settings
+    from django_q.brokers import get_broker
+
+    return get_broker(settings.Q_OUTGOING_QUEUE).queue_size()
+
+
+def outgoing_run(*, most: int = 200) -> list[str]:
+    """Run the tasks waiting on the outgoing queue here, one by one, as the outgoing cluster's
+    workers would (tasks they queue included); returns their function names."""
+    from django.conf import settings
+    from django.test import TestCase
+    from django.utils.module_loading import import_string
+    from django_q.brokers import get_broker
+    from django_q.signing import SignedPackage
+
+    broker = get_broker(settings.Q_OUTGOING_QUEUE)
+    ran: list[str] = []
+    while broker.queue_size() and len(ran) < most:
+        for ack_id, payload in broker.dequeue() or []:
+            task = SignedPackage.loads(payload)
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                import_string(task["func"])(*task["args"], **task["kwargs"])
+            broker.acknowledge(ack_id)
+            ran.append(task["func"])
+    return ran

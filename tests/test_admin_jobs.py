@@ -14,7 +14,7 @@ from django.utils import timezone
 from portal.models import Membership, Project, Role, Team
 from tests.conftest import login
 from tests.ops_support import make_job, make_jobs, make_staff
-from tests.queue_support import broker_purge, broker_size
+from tests.queue_support import broker_purge, broker_size, outgoing_purge, outgoing_size
 from transcription.admin.common import url_or_none
 from transcription.models import Job, JobAttempt, JobStatus, Transcript
 
@@ -107,6 +107,7 @@ def test_it_retries_hundreds_of_failed_jobs_in_bounded_queries(project, staff, d
     client = login(staff)
     client.get(CHANGELIST)
     broker_purge()
+    outgoing_purge()
     with django_capture_on_commit_callbacks() as callbacks, django_assert_max_num_queries(20):
         r = run_action(client, "retry_jobs", [*failed, done])
     assert messages_of(followed(client, r)) == [
@@ -141,6 +142,7 @@ def test_it_cancels_queued_jobs_and_asks_running_ones_to_stop(project, staff, dj
     client = login(staff)
     client.get(CHANGELIST)
     broker_purge()
+    outgoing_purge()
     with django_capture_on_commit_callbacks() as callbacks, django_assert_max_num_queries(20):
         r = run_action(client, "cancel_jobs", [*queued, *running, done])
     assert messages_of(followed(client, r)) == [
@@ -153,10 +155,10 @@ def test_it_cancels_queued_jobs_and_asks_running_ones_to_stop(project, staff, dj
     rn = Job.objects.filter(pk__in=[j.pk for j in running])
     assert set(rn.values_list("status", "cancel_requested")) == {(JobStatus.RUNNING, True)}
     assert Job.objects.get(pk=done.pk).status == JobStatus.SUCCEEDED
-    # Notifications for the cancelled jobs go to one background task.
+    # Notifications for the cancelled jobs go to one background task, on the outgoing queue.
     assert len(callbacks) == 1
     callbacks[0]()
-    assert broker_size() == 1
+    assert (broker_size(), outgoing_size()) == (0, 1)
 
 
 def test_it_sends_the_cancel_notifications_from_the_background_task(project, staff):

@@ -79,5 +79,5 @@ def test_a_mail_server_outage_does_not_stop_the_webhooks(project, alice, wants_e
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
     webhook_create(actor=Actor.of(alice), project=project, url="https://example.org/hook")
     job = make_job(project, alice, status=JobStatus.SUCCEEDED, finished_at=timezone.now())
-    job_notify_finished(job_id=job.pk, deliver_now=False)
+    job_notify_finished(job_id=job.pk)
     assert WebhookDelivery.objects.filter(job=job, event="job.succeeded").exists()

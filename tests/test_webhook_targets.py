@@ -15,16 +15,34 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
+from portal.actor import Actor
 from tests.conftest import login
+from tests.queue_support import outgoing_purge, outgoing_run
 from transcription.models import Webhook, WebhookDelivery
 from transcription.services.webhook_targets import address_is_internal
-from transcription.services.webhooks import webhook_deliveries_send_due, webhook_ping
+from transcription.services.webhooks import webhook_ping
+from transcription.tasks import send_due_webhooks
 
 pytestmark = pytest.mark.django_db
 
 REFUSED = "Webhooks cannot be sent to"
+
+
+@pytest.fixture(autouse=True)
+def _empty_outgoing_queue() -> None:
+    outgoing_purge()
+
+
+def send_test(hook: Webhook) -> WebhookDelivery:
+    """The webhook's test event, sent by the outgoing queue; the delivery as recorded."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        delivery = webhook_ping(actor=Actor.of(hook.project.team.memberships.first().user), webhook=hook)
+    outgoing_run()
+    delivery.refresh_from_db()
+    return delivery
 
 
 class Receiver:
@@ -125,17 +143,28 @@ def test_it_knows_internal_addresses(text, internal):
 
 
 def test_operators_can_allow_chosen_internal_hosts_and_networks(project, alice, settings):
-    settings.WEBHOOK_ALLOWED_HOSTS = ["10.0.5.0/24", "hooks.localhost", "[::1]"]
-    for url in ("http://10.0.5.7/hook", "http://hooks.localhost/in", "http://[::1]:9000/"):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["10.0.5.0/24", "hooks.localhost", "[::1]:9000", "10.0.7.1:*"]
+    for url in ("http://10.0.5.7/hook", "https://10.0.5.7/hook", "http://hooks.localhost/in", "http://[::1]:9000/",
+                "http://10.0.7.1:6379/"):
         assert add(alice, project, url).status_code == 302, url
     assert add(alice, project, "http://10.0.6.1/hook").status_code == 400
-    assert Webhook.objects.count() == 3
+    assert Webhook.objects.count() == 5
+
+
+@pytest.mark.parametrize("url", ["http://10.0.5.7:6379/", "http://hooks.localhost:5432/in", "http://[::1]:9001/",
+                                 "https://[::1]/"])
+def test_an_allowed_host_is_allowed_on_its_own_port_only(project, alice, settings, url):
+    """An entry without a port allows 80 and 443; one with a port, that port alone."""
+    settings.WEBHOOK_ALLOWED_HOSTS = ["10.0.5.0/24", "hooks.localhost", "[::1]:9000"]
+    response = add(alice, project, url)
+    assert response.status_code == 400 and REFUSED in response.content.decode()
+    assert not Webhook.objects.exists()
 
 
 def test_a_stored_url_that_now_leads_inside_is_refused_at_delivery(project, alice, receiver):
     """As after DNS rebinding: the URL was fine when saved, now its name resolves to loopback."""
     hook = Webhook.objects.create(project=project, url=f"http://localhost:{receiver.port}/in", secret="s")
-    delivery = webhook_ping(webhook=hook)
+    delivery = send_test(hook)
     assert not delivery.succeeded and delivery.status_code is None
     assert delivery.error.startswith("Not sent: Webhooks cannot be sent to localhost (127.0.0.1)")
     assert receiver.requests == []
@@ -144,14 +173,17 @@ def test_a_stored_url_that_now_leads_inside_is_refused_at_delivery(project, alic
 @pytest.mark.parametrize("notation", ["2130706433", "0177.0.0.1", "[::ffff:127.0.0.1]"])
 def test_delivery_refuses_every_notation_of_loopback(project, alice, receiver, notation):
     hook = Webhook.objects.create(project=project, url=f"http://{notation}:{receiver.port}/", secret="s")
-    assert "Not sent" in webhook_ping(webhook=hook).error
+    assert "Not sent" in send_test(hook).error
     assert receiver.requests == []
 
 
 def test_the_test_button_shows_why_nothing_was_sent(project, alice, receiver):
     hook = Webhook.objects.create(project=project, url=f"http://[::1]:{receiver.port}/", secret="s")
-    page = login(alice).post(f"/projects/{project.pk}/webhooks/{hook.pk}/test/", follow=True).content.decode()
-    assert "Test event not delivered: Not sent: Webhooks cannot be sent to ::1" in page
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        login(alice).post(f"/projects/{project.pk}/webhooks/{hook.pk}/test/")
+    outgoing_run()
+    page = login(alice).get(f"/projects/{project.pk}/webhooks/").content.decode()
+    assert "Not sent: Webhooks cannot be sent to ::1" in page
 
 
 class RebindingDNS:
@@ -174,10 +206,10 @@ class RebindingDNS:
 def test_delivery_connects_to_the_address_it_checked(project, alice, receiver, settings, monkeypatch):
     """The name resolves to the allowed receiver at the check and to another loopback address
     after it: the request still reaches the checked address, with the name as its Host."""
-    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1:*"]
     dns = RebindingDNS(monkeypatch, "hooks.rebind.test", first=["127.0.0.1"], later=["127.0.0.2"])
     hook = Webhook.objects.create(project=project, url=f"http://hooks.rebind.test:{receiver.port}/in", secret="s")
-    delivery = webhook_ping(webhook=hook)
+    delivery = send_test(hook)
     assert delivery.succeeded, delivery.error
     assert receiver.requests == [{"path": "/in", "host": f"hooks.rebind.test:{receiver.port}"}]
     assert dns.lookups == 1
@@ -188,15 +220,15 @@ def test_a_name_with_any_internal_address_is_refused(project, alice, receiver, m
                  later=["93.184.215.14", "127.0.0.1"])
     assert add(alice, project, "http://mixed.example/hook").status_code == 400
     hook = Webhook.objects.create(project=project, url=f"http://mixed.example:{receiver.port}/", secret="s")
-    assert webhook_ping(webhook=hook).error.startswith("Not sent: Webhooks cannot be sent to mixed.example (127.0.0.1)")
+    assert send_test(hook).error.startswith("Not sent: Webhooks cannot be sent to mixed.example (127.0.0.1)")
 
 
 def test_redirects_are_not_followed(project, alice, receiver, settings):
-    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1:*"]
     bouncer = Receiver(status=307, location=f"http://127.0.0.1:{receiver.port}/inside")
     try:
         hook = Webhook.objects.create(project=project, url=f"http://127.0.0.1:{bouncer.port}/", secret="s")
-        delivery = webhook_ping(webhook=hook)
+        delivery = send_test(hook)
     finally:
         bouncer.close()
     assert (delivery.succeeded, delivery.status_code) == (False, 307)
@@ -209,7 +241,9 @@ def test_a_refused_delivery_is_recorded_like_any_failure(project, alice, setting
     hook = Webhook.objects.create(project=project, url="http://169.254.169.254/latest/", secret="s")
     WebhookDelivery.objects.create(webhook=hook, event="job.succeeded", payload={},
                                    next_attempt_at=timezone.now() - timedelta(seconds=1))
-    assert webhook_deliveries_send_due() == 0
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert send_due_webhooks() == 1
+    outgoing_run()
     delivery = WebhookDelivery.objects.get()
     assert delivery.attempt == 1 and delivery.next_attempt_at is None
     assert "169.254.169.254" in delivery.error

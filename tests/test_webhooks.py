@@ -12,23 +12,46 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from portal.actor import Actor
 from portal.models import Membership, Role
 from tests.conftest import login
-from tests.queue_support import make_job
+from tests.queue_support import make_job, outgoing_purge, outgoing_run
 from transcription.models import JobStatus, Transcript, Webhook, WebhookDelivery
 from transcription.services.notifications import job_notify_finished
-from transcription.services.webhooks import webhook_create, webhook_deliveries_send_due
+from transcription.services.webhooks import webhook_create
+from transcription.tasks import send_due_webhooks
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def local_receivers_allowed(settings):
-    """The receivers here listen on loopback, which webhooks reach only where the operator allows it."""
-    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    """The receivers here listen on loopback, on a port of their own, which webhooks reach only where
+    the operator allows it."""
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1:*"]
+    outgoing_purge()
+
+
+def notify(job) -> None:
+    """A job's final state committed, then the outgoing cluster's work done."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        job_notify_finished(job_id=job.pk)
+    outgoing_run()
+
+
+def retry_due() -> int:
+    """The retry schedule's run on the outgoing queue; returns how many deliveries it queued."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        queued = send_due_webhooks()
+    outgoing_run()
+    return queued
+
+
+def make_due() -> None:
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
 
 
 class Receiver:
@@ -77,7 +100,7 @@ def test_a_finished_job_is_posted_signed_to_the_projects_webhook(project, alice,
     hook = webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     job = finished_job(project, alice)
     transcript = Transcript.objects.create(job=job, text="hi")
-    job_notify_finished(job_id=job.pk)
+    notify(job)
     [request] = receiver.requests
     assert request["path"] == "/hooks/portal"
     expected = "sha256=" + hmac.new(hook.secret.encode(), request["body"], hashlib.sha256).hexdigest()
@@ -98,7 +121,7 @@ def test_a_finished_job_is_posted_signed_to_the_projects_webhook(project, alice,
 def test_a_failed_job_sends_its_error(project, alice, receiver):
     webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     job = finished_job(project, alice, status=JobStatus.FAILED, error="This file has no audio track.")
-    job_notify_finished(job_id=job.pk)
+    notify(job)
     payload = json.loads(receiver.requests[0]["body"])
     assert payload["event"] == "job.failed"
     assert payload["job"]["error"] == "This file has no audio track."
@@ -109,23 +132,23 @@ def test_failed_deliveries_are_retried_with_growing_delays(project, alice, recei
     settings.WEBHOOK_MAX_ATTEMPTS = 3
     webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     receiver.status = 503
-    job_notify_finished(job_id=finished_job(project, alice).pk)
+    notify(finished_job(project, alice))
     delivery = WebhookDelivery.objects.get()
     assert (delivery.attempt, delivery.succeeded, delivery.status_code) == (1, False, 503)
     first_delay = delivery.next_attempt_at - delivery.last_attempt_at
     assert first_delay == pytest.approx(timedelta(seconds=30), abs=timedelta(seconds=2))
-    assert webhook_deliveries_send_due() == 0 and len(receiver.requests) == 1  # not due yet
+    assert retry_due() == 0 and len(receiver.requests) == 1  # not due yet
 
-    WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    webhook_deliveries_send_due()
+    make_due()
+    assert retry_due() == 1
     delivery.refresh_from_db()
     assert delivery.attempt == 2
     second_delay = delivery.next_attempt_at - delivery.last_attempt_at
     assert second_delay == pytest.approx(timedelta(seconds=120), abs=timedelta(seconds=2))
 
     receiver.status = 204
-    WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    assert webhook_deliveries_send_due() == 1
+    make_due()
+    assert retry_due() == 1
     delivery.refresh_from_db()
     assert delivery.succeeded and delivery.attempt == 3 and delivery.next_attempt_at is None
     assert len(receiver.requests) == 3
@@ -135,15 +158,16 @@ def test_failed_deliveries_are_retried_with_growing_delays(project, alice, recei
 def test_it_gives_up_after_the_last_attempt(project, alice, settings):
     settings.WEBHOOK_MAX_ATTEMPTS = 2
     webhook_create(actor=Actor.of(alice), project=project, url="http://127.0.0.1:9/nothing-listens-here")
-    job_notify_finished(job_id=finished_job(project, alice).pk)
-    WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    webhook_deliveries_send_due()
+    notify(finished_job(project, alice))
+    make_due()
+    retry_due()
     delivery = WebhookDelivery.objects.get()
     assert delivery.attempt == 2 and not delivery.succeeded and delivery.next_attempt_at is None
     assert "ConnectionError" in delivery.error
 
 
-def test_web_actions_leave_delivery_to_the_schedule(project, alice, receiver, django_capture_on_commit_callbacks):
+def test_web_actions_leave_delivery_to_the_outgoing_queue(project, alice, receiver,
+                                                          django_capture_on_commit_callbacks):
     webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     job = make_job(project, alice)
     with django_capture_on_commit_callbacks(execute=True):
@@ -151,15 +175,17 @@ def test_web_actions_leave_delivery_to_the_schedule(project, alice, receiver, dj
     assert response.json()["status"] == "cancelled"
     assert receiver.requests == []  # the request did not wait on the receiver
     assert WebhookDelivery.objects.get().event == "job.cancelled"
-    assert webhook_deliveries_send_due() == 1
+    assert outgoing_run() == ["transcription.tasks.send_webhook_delivery"]
     assert json.loads(receiver.requests[0]["body"])["event"] == "job.cancelled"
 
 
 def test_a_delivery_is_sent_once_even_if_two_senders_race(project, alice, receiver):
     webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
-    job_notify_finished(job_id=finished_job(project, alice).pk, deliver_now=False)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        job_notify_finished(job_id=finished_job(project, alice).pk)
     stale = WebhookDelivery.objects.get()
-    assert webhook_deliveries_send_due() == 1
+    assert retry_due() == 1  # the schedule queued it a second time
+    assert outgoing_run() == []
     from transcription.services.webhooks import webhook_delivery_attempt
 
     assert webhook_delivery_attempt(delivery=stale) is False  # the other sender's view is out of date
@@ -170,7 +196,7 @@ def test_inactive_webhooks_get_nothing(project, alice, receiver):
     hook = webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     hook.active = False
     hook.save()
-    job_notify_finished(job_id=finished_job(project, alice).pk)
+    notify(finished_job(project, alice))
     assert receiver.requests == [] and not WebhookDelivery.objects.exists()
 
 
@@ -196,16 +222,23 @@ def test_only_http_and_https_urls_are_accepted(project, alice, url):
 def test_admins_see_deliveries_and_can_send_a_test(project, alice, receiver):
     hook = webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
     client = login(alice)
-    page = client.post(f"/projects/{project.pk}/webhooks/{hook.pk}/test/", follow=True).content.decode()
-    assert "Test event delivered (HTTP 200)." in page
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        page = client.post(f"/projects/{project.pk}/webhooks/{hook.pk}/test/", follow=True).content.decode()
+    assert "Test event queued." in page and receiver.requests == []  # the request did not wait on it
+    assert 'hx-trigger="every 2s"' in page  # the deliveries list refreshes until it is sent
+    outgoing_run()
     assert json.loads(receiver.requests[0]["body"])["event"] == "ping"
-    assert "Delivered (HTTP 200)" in page
+    deliveries = client.get(f"/projects/{project.pk}/webhooks/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Delivered (HTTP 200)" in deliveries and "hx-trigger" not in deliveries
 
 
 def test_a_failed_test_is_shown_and_not_retried(project, alice, receiver):
     receiver.status = 500
     hook = webhook_create(actor=Actor.of(alice), project=project, url=receiver.url)
-    page = login(alice).post(f"/projects/{project.pk}/webhooks/{hook.pk}/test/", follow=True).content.decode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        login(alice).post(f"/projects/{project.pk}/webhooks/{hook.pk}/test/")
+    outgoing_run()
+    page = login(alice).get(f"/projects/{project.pk}/webhooks/").content.decode()
     assert "The receiver answered HTTP 500." in page
     assert WebhookDelivery.objects.get().next_attempt_at is None
 

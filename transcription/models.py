@@ -298,6 +298,8 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set while an outgoing worker is sending it (a lease: one killed midway frees it by then).
+    sending_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = _("webhook deliveries")

@@ -14,7 +14,7 @@ from transcription.services.job_actions import jobs_notify_finished
 from transcription.services.project_exports import project_export_build
 from transcription.services.reaper import jobs_kick_idle_queue, jobs_reap_stale
 from transcription.services.speakers import speakers_recluster_apply
-from transcription.services.webhooks import webhook_deliveries_send_due
+from transcription.services.webhooks import webhook_deliveries_dispatch, webhook_delivery_send
 from transcription.services.worker_process import wakeup
 
 
@@ -30,7 +30,11 @@ def reap_stale_jobs() -> dict[str, int]:
 
 
 def send_due_webhooks() -> int:
-    return webhook_deliveries_send_due()
+    return webhook_deliveries_dispatch()
+
+
+def send_webhook_delivery(delivery_id: int) -> bool:
+    return webhook_delivery_send(delivery_id=delivery_id)
 
 
 def build_project_export(export_id: str) -> str:

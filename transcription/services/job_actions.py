@@ -20,13 +20,14 @@ from django.utils.translation import gettext as _
 from portal.actor import Actor
 from portal.errors import Conflict, NotAllowed
 from portal.models import AuditAction, AuditEvent, Project
+from portal.outgoing import outgoing_enqueue
 from portal.services.audit import audit_events_for_object, audit_record_many
 from transcription import job_states
 from transcription.job_states import JobStatus
 from transcription.models import Job
 from transcription.services.job_lifecycle import after_finish
 from transcription.services.notifications import job_notify_finished
-from transcription.services.wakeups import job_enqueue_wakeup, task_enqueue
+from transcription.services.wakeups import job_enqueue_wakeup
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +84,11 @@ def jobs_cancel(*, actor: Actor, queryset: QuerySet[Job]) -> CancelResult:
         stopping = job_states.request_stop(Job.objects.filter(pk__in=running_ids))
         _audit(actor, AuditAction.JOB_CANCEL, [*queued_ids, *running_ids])
         if len(queued_ids) == 1:
-            after_finish(queued_ids[0], deliver_now=False)
+            after_finish(queued_ids[0])
         elif queued_ids:
             ids = [str(pk) for pk in queued_ids]
-            transaction.on_commit(lambda: task_enqueue(NOTIFY_TASK, job_ids=ids, task_name="jobs-notify",
-                                                       group="notify"), robust=True)
+            transaction.on_commit(lambda: outgoing_enqueue(NOTIFY_TASK, job_ids=ids, task_name="jobs-notify"),
+                                  robust=True)
     return CancelResult(cancelled=cancelled, stopping=stopping)
 
 
@@ -187,7 +188,7 @@ def jobs_notify_finished(*, job_ids: list[Any]) -> int:
     done = 0
     for job_id in job_ids:
         try:
-            job_notify_finished(job_id=job_id, deliver_now=False)
+            job_notify_finished(job_id=job_id)
             done += 1
         except Exception:  # one bad row must not silence the rest
             log.exception("could not notify about job %s", job_id)

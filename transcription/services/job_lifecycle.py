@@ -66,9 +66,9 @@ def attempt_end(job: Job, outcome: Outcome, error: str = "", *, now: datetime) -
     )
 
 
-def after_finish(job_id: Any, *, deliver_now: bool = True) -> None:
-    """Email and webhooks once the final state is committed."""
-    transaction.on_commit(lambda: job_notify_finished(job_id=job_id, deliver_now=deliver_now), robust=True)
+def after_finish(job_id: Any) -> None:
+    """Email and webhooks (queued for the outgoing cluster) once the final state is committed."""
+    transaction.on_commit(lambda: job_notify_finished(job_id=job_id), robust=True)
 
 
 def _stop(job: Job, *, now: datetime) -> Outcome:

@@ -1,6 +1,6 @@
 """What happens when a job reaches a final state: an email to its owner (if
-they asked for one) and the project's webhooks. Failures here are logged and
-never undo the job's result."""
+they asked for one) and the project's webhooks, both sent by the outgoing
+queue. Failures here are logged and never undo the job's result."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.utils import translation
 from portal.context_processors import site_name
 from portal.models import Profile
 from transcription.models import Job
-from transcription.services.webhooks import webhook_deliveries_create, webhook_delivery_attempt
+from transcription.services.webhooks import webhook_deliveries_create, webhook_deliveries_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,10 @@ def job_email_finished(*, job: Job) -> bool:
     return True
 
 
-def job_notify_finished(*, job_id: Any, deliver_now: bool = True) -> None:
-    """Email and webhooks for a job that has just finished. ``deliver_now``
-    makes the first webhook attempt here (worker processes); web requests
-    leave it to the delivery schedule so they never wait on a slow receiver."""
+def job_notify_finished(*, job_id: Any) -> None:
+    """Email and webhooks for a job that has just finished: the email and one
+    delivery per webhook are queued for the outgoing cluster; nothing is sent from
+    here, so neither the ASR worker nor a web request waits on a receiver."""
     job = Job.objects.select_related("project", "media", "created_by").filter(pk=job_id).first()
     if job is None or not job.is_finished:
         return
@@ -55,10 +55,4 @@ def job_notify_finished(*, job_id: Any, deliver_now: bool = True) -> None:
         job_email_finished(job=job)
     except Exception:
         log.exception("could not email the owner of job %s", job.pk)
-    deliveries = webhook_deliveries_create(job=job, event=f"job.{job.status}")
-    if deliver_now:
-        for delivery in deliveries:
-            try:
-                webhook_delivery_attempt(delivery=delivery)
-            except Exception:
-                log.exception("webhook delivery %s failed", delivery.pk)
+    webhook_deliveries_enqueue(deliveries=webhook_deliveries_create(job=job, event=f"job.{job.status}"))

@@ -12,14 +12,22 @@ resolution: every address the name resolves to must be allowed, and the
 request then connects to the very address that was checked (the Host header
 and the TLS certificate check still use the name), so a name that resolves
 differently a second time (DNS rebinding) cannot slip through. Redirects are
-never followed. ``WEBHOOK_ALLOWED_HOSTS`` (host names, addresses or networks)
-lets an operator allow chosen internal receivers.
+never followed. ``WEBHOOK_ALLOWED_HOSTS`` (host names, addresses or networks,
+each on ports 80 and 443 unless it names its port: ``hooks.internal:8443``,
+``[fd00::5]:9000``, ``10.0.5.0/24:*`` for any) lets an operator allow chosen
+internal receivers.
+
+A request has one deadline for all of it (connect, sending, every read of the
+answer): a receiver that trickles a byte at a time is cut off when it passes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -52,6 +60,10 @@ class TargetRefused(Invalid):
 
 class TargetUnresolved(Exception):
     """The host name does not resolve (now)."""
+
+
+class DeadlineExceeded(Exception):
+    """The receiver did not answer in full within the request's deadline."""
 
 
 @dataclass(frozen=True)
@@ -92,10 +104,32 @@ def address_is_internal(ip: Address) -> bool:
             or ip.is_reserved or ip.is_unspecified or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local))
 
 
-def _allowed_by_operator(host: str, ip: Address | None) -> bool:
-    for entry in settings.WEBHOOK_ALLOWED_HOSTS:
-        entry = entry.strip().lower().strip("[]")
-        if not entry:
+DEFAULT_PORTS = (80, 443)
+
+
+def _allowed_entry(entry: str) -> tuple[str, int | None] | None:
+    """(host or network, port) of one WEBHOOK_ALLOWED_HOSTS entry; port None means any."""
+    entry = entry.strip().lower()
+    port = ""
+    if entry.startswith("["):
+        entry, _sep, rest = entry[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif entry.count(":") == 1:
+        entry, port = entry.split(":")
+    if not entry:
+        return None
+    if port == "*":
+        return entry, None
+    return entry, int(port) if port.isascii() and port.isdigit() else 0  # 0: the default ports
+
+
+def _allowed_by_operator(host: str, ip: Address | None, port: int) -> bool:
+    for raw in settings.WEBHOOK_ALLOWED_HOSTS:
+        parsed = _allowed_entry(raw)
+        if parsed is None:
+            continue
+        entry, allowed_port = parsed
+        if allowed_port is not None and port != allowed_port and not (allowed_port == 0 and port in DEFAULT_PORTS):
             continue
         try:
             network = ipaddress.ip_network(entry, strict=False)
@@ -144,15 +178,15 @@ def _refused(host: str, ip: Address) -> TargetRefused:
                            "address. An operator can allow it with WEBHOOK_ALLOWED_HOSTS.") % {"host": shown})
 
 
-def _check_name(host: str) -> None:
+def _check_name(host: str, port: int) -> None:
     """``localhost`` and ``*.localhost`` mean this machine (RFC 6761), whatever a resolver says."""
-    if (host == "localhost" or host.endswith(".localhost")) and not _allowed_by_operator(host, None):
+    if (host == "localhost" or host.endswith(".localhost")) and not _allowed_by_operator(host, None, port):
         raise _refused(host, ipaddress.ip_address("127.0.0.1"))
 
 
-def _check(host: str, addresses: list[Address]) -> None:
+def _check(host: str, port: int, addresses: list[Address]) -> None:
     for ip in addresses:
-        if address_is_internal(ip) and not _allowed_by_operator(host, ip):
+        if address_is_internal(ip) and not _allowed_by_operator(host, ip, port):
             raise _refused(host, ip)
 
 
@@ -161,26 +195,27 @@ def webhook_url_check(*, url: str) -> None:
     address. A name that does not resolve yet is let through: it is checked
     again, after resolution, before every delivery."""
     _scheme, host, port, _path = _split(url)
-    _check_name(host)
+    _check_name(host, port)
     try:
         addresses = _resolve(host, port)
     except TargetUnresolved:
         return
-    _check(host, addresses)
+    _check(host, port, addresses)
 
 
 def webhook_target_resolve(*, url: str) -> Target:
     """At delivery time: the address to connect to, checked. Raises
     TargetRefused or TargetUnresolved."""
     scheme, host, port, path = _split(url)
-    _check_name(host)
+    _check_name(host, port)
     addresses = _resolve(host, port)
-    _check(host, addresses)
+    _check(host, port, addresses)
     return Target(scheme=scheme, host=host, port=port, path=path, address=str(addresses[0]))
 
 
-def _pool(target: Target, timeout: float) -> HTTPConnectionPool:
-    """A connection pool for ``target.host`` whose sockets go to ``target.address``."""
+def _pool(target: Target, timeout: float, opened: list[socket.socket]) -> HTTPConnectionPool:
+    """A connection pool for ``target.host`` whose sockets go to ``target.address`` (each one
+    opened is added to ``opened``, so the deadline can cut it)."""
     secure = target.scheme == "https"
     base = HTTPSConnection if secure else HTTPConnection
 
@@ -188,9 +223,11 @@ def _pool(target: Target, timeout: float) -> HTTPConnectionPool:
         # Connect to the checked address; the Host header, SNI and certificate check keep the name.
         name, self._dns_host = self._dns_host, target.address
         try:
-            return base._new_conn(self)
+            sock = base._new_conn(self)
         finally:
             self._dns_host = name
+        opened.append(sock)
+        return sock
 
     connection = type("PinnedConnection", (base,), {"_new_conn": _new_conn})
     common = {"timeout": urllib3.Timeout(connect=timeout, read=timeout), "retries": False, "maxsize": 1}
@@ -203,18 +240,54 @@ def _pool(target: Target, timeout: float) -> HTTPConnectionPool:
     return pool
 
 
-def webhook_post(*, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
-    """POST ``body`` to ``url`` through the guard; never follows a redirect.
-    Raises TargetRefused, TargetUnresolved or urllib3's errors."""
+class _Deadline:
+    """Shuts the request's sockets when its time is up: a socket timeout applies to each read
+    alone, so a receiver sending a byte every few seconds would otherwise never time out."""
+
+    def __init__(self, seconds: float, opened: list[socket.socket]) -> None:
+        self.passed = threading.Event()
+        self.opened = opened
+        self.timer = threading.Timer(seconds, self._cut)
+        self.timer.daemon = True
+
+    def _cut(self) -> None:
+        self.passed.set()
+        for sock in self.opened:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Deadline:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.timer.cancel()
+
+
+def webhook_post(*, url: str, body: bytes, headers: dict[str, str], deadline: float) -> Answer:
+    """POST ``body`` to ``url`` through the guard, all of it within ``deadline`` seconds; never
+    follows a redirect. Raises TargetRefused, TargetUnresolved, DeadlineExceeded or urllib3's errors."""
+    started = time.monotonic()
     target = webhook_target_resolve(url=url)
-    pool = _pool(target, timeout)
-    try:
-        response = pool.urlopen("POST", target.path, body=body, headers=headers, redirect=False,
-                                retries=False, preload_content=False, assert_same_host=False)
+    remaining = deadline - (time.monotonic() - started)
+    if remaining <= 0:
+        raise DeadlineExceeded(url)
+    opened: list[socket.socket] = []
+    pool = _pool(target, remaining, opened)
+    with _Deadline(remaining, opened) as clock:
         try:
-            data = response.read(RESPONSE_EXCERPT * 4)
+            response = pool.urlopen("POST", target.path, body=body, headers=headers, redirect=False,
+                                    retries=False, preload_content=False, assert_same_host=False)
+            try:
+                data = response.read(RESPONSE_EXCERPT * 4)
+            finally:
+                response.release_conn()
+        except (urllib3.exceptions.HTTPError, OSError):
+            if clock.passed.is_set():
+                raise DeadlineExceeded(url) from None
+            raise
         finally:
-            response.release_conn()
-        return Answer(status=response.status, excerpt=data.decode("utf-8", errors="replace")[:RESPONSE_EXCERPT])
-    finally:
-        pool.close()
+            pool.close()
+        if clock.passed.is_set():  # cut while reading: what came is not the whole answer
+            raise DeadlineExceeded(url)
+    return Answer(status=response.status, excerpt=data.decode("utf-8", errors="replace")[:RESPONSE_EXCERPT])

@@ -47,7 +47,6 @@ from transcription.services.heartbeats import Heartbeats
 from transcription.services.job_lifecycle import Beat
 from transcription.services.job_options import job_hotwords, job_preset, job_speakers
 from transcription.services.reaper import jobs_reap_stale
-from transcription.services.webhooks import webhook_deliveries_send_due
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +266,7 @@ class _Prefetch(threading.Thread):
 
 
 class _Housekeeping:
-    """Reaping stale jobs and sending due webhooks, at most once per heartbeat interval."""
+    """Reaping stale jobs, at most once per heartbeat interval."""
 
     def __init__(self) -> None:
         self.due = 0.0
@@ -278,7 +277,6 @@ class _Housekeeping:
         self.due = time.monotonic() + settings.JOB_HEARTBEAT_SECONDS
         try:
             jobs_reap_stale()
-            webhook_deliveries_send_due(limit=20)
         except Exception:  # housekeeping must never stop the worker
             log.exception("worker housekeeping failed")
 

@@ -62,7 +62,7 @@ def stopping() -> bool:
 def on_worker_spawn(**_kwargs: Any) -> None:
     """django-q2's post_spawn: start draining in this new worker process."""
     global _drainer
-    if not settings.ASR_WORKER_LOOP:
+    if not settings.ASR_WORKER_LOOP or settings.QCLUSTER_ROLE != "asr":  # outgoing workers run their tasks only
         return
     _stop.clear()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: _stop.set())

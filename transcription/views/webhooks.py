@@ -14,18 +14,29 @@ from portal.access import get_project_for_user
 from portal.actor import Actor
 from portal.errors import DomainError
 from transcription.models import Webhook, WebhookDelivery
-from transcription.services.webhooks import SIGNATURE_HEADER, webhook_create, webhook_delete, webhook_ping
+from transcription.services.webhooks import (
+    SIGNATURE_HEADER,
+    webhook_create,
+    webhook_delete,
+    webhook_delivery_sending_soon,
+    webhook_ping,
+)
 
 RECENT_DELIVERIES = 50
 
 
+def _deliveries(project) -> dict[str, object]:  # noqa: ANN001 - a Project with its membership
+    deliveries = list(WebhookDelivery.objects.filter(webhook__project=project)
+                      .select_related("webhook", "job__media")[:RECENT_DELIVERIES])
+    return {"project": project, "deliveries": deliveries,
+            "sending": any(webhook_delivery_sending_soon(delivery=d) for d in deliveries)}
+
+
 def _render(request: HttpRequest, project, *, url: str = "", error: str = "", status: int = 200) -> HttpResponse:
     return render(request, "transcription/webhooks.html", {
-        "project": project,
+        **_deliveries(project),
         "membership": project.membership,
         "webhooks": project.webhooks.all(),
-        "deliveries": WebhookDelivery.objects.filter(webhook__project=project)
-        .select_related("webhook", "job__media")[:RECENT_DELIVERIES],
         "signature_header": SIGNATURE_HEADER,
         "url": url,
         "error": error,
@@ -35,6 +46,8 @@ def _render(request: HttpRequest, project, *, url: str = "", error: str = "", st
 @login_required
 def project_webhooks(request: HttpRequest, project_id: str) -> HttpResponse:
     project = get_project_for_user(request.user, project_id, manage=True)
+    if request.headers.get("HX-Request") == "true":  # the deliveries list, polled while one is being sent
+        return render(request, "transcription/partials/webhook_deliveries.html", _deliveries(project))
     return _render(request, project)
 
 
@@ -69,9 +82,6 @@ def webhook_remove(request: HttpRequest, project_id: str, webhook_id: int) -> Ht
 @require_POST
 def webhook_test(request: HttpRequest, project_id: str, webhook_id: int) -> HttpResponse:
     webhook = _webhook(request, project_id, webhook_id)
-    delivery = webhook_ping(webhook=webhook)
-    if delivery.succeeded:
-        messages.success(request, _("Test event delivered (HTTP %(code)s).") % {"code": delivery.status_code})
-    else:
-        messages.error(request, _("Test event not delivered: %(error)s") % {"error": delivery.error})
+    webhook_ping(actor=Actor.from_request(request), webhook=webhook)
+    messages.success(request, _("Test event queued. Its result appears under Recent deliveries in a few seconds."))
     return redirect("project_webhooks", project_id=webhook.project_id)
