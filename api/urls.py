@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from api.exceptions import not_found
-from api.views import auth, jobs, projects, teams, transcripts
+from api.views import auth, jobs, projects, review, teams, transcripts
 from api.views.docs import ApiDocsView
 
 app_name = "api"
@@ -25,6 +25,7 @@ v1 = [
          name="segment"),
     path("transcripts/<uuid:transcript_id>/export/", transcripts.TranscriptExportView.as_view(),
          name="transcript_export"),
+    path("transcripts/<uuid:transcript_id>/review/", review.ReviewView.as_view(), name="transcript_review"),
 ]
 
 urlpatterns = [

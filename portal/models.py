@@ -28,6 +28,8 @@ class Team(models.Model):
     name = models.CharField(_("name"), max_length=100)
     # Owners and admins may let members put their own uploads ahead of the fair-share order.
     allow_urgent = models.BooleanField(_("members may mark their uploads urgent"), default=False)
+    # Whoever submits a transcript for review cannot also approve it.
+    review_second_person = models.BooleanField(_("a second person approves transcripts"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"

@@ -103,8 +103,9 @@ def team_rename(request: HttpRequest, team_id: str) -> HttpResponse:
 @require_POST
 def team_settings(request: HttpRequest, team_id: str) -> HttpResponse:
     team = get_team_for_user(request.user, team_id, manage=True)
-    team_services.team_set_allow_urgent(actor=Actor.from_request(request), team=team,
-                                        allow=request.POST.get("allow_urgent") == "1")
+    team_services.team_settings_set(actor=Actor.from_request(request), team=team,
+                                    allow_urgent=request.POST.get("allow_urgent") == "1",
+                                    review_second_person=request.POST.get("review_second_person") == "1")
     messages.success(request, _("Team settings saved."))
     return redirect("team", team_id=team.id)
 

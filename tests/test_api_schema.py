@@ -31,6 +31,7 @@ DESIGN_ROUTES = [
     ("get", "/api/v1/transcripts/{transcript_id}/"),
     ("patch", "/api/v1/transcripts/{transcript_id}/segments/{index}/"),
     ("get", "/api/v1/transcripts/{transcript_id}/export/"),
+    ("post", "/api/v1/transcripts/{transcript_id}/review/"),
 ]
 
 

@@ -131,15 +131,15 @@ def test_a_revision_of_another_transcript_is_404(transcript, alice, project, new
     assert r.status_code == 404
 
 
-def test_review_moves_from_draft_to_approved(transcript, alice):
-    c = login(alice)
-    r = c.post(f"/transcripts/{transcript.id}/review/", {"status": "in_review"})
+def test_review_moves_from_draft_to_approved(transcript, alice, team, charlie):
+    Membership.objects.create(team=team, user=charlie, role=Role.MEMBER)
+    r = login(alice).post(f"/transcripts/{transcript.id}/review/", {"status": "in_review"})
     assert r.status_code == 302
     transcript.refresh_from_db()
-    assert transcript.review_status == ReviewStatus.IN_REVIEW
-    c.post(f"/transcripts/{transcript.id}/review/", {"status": "approved"})
+    assert transcript.review_status == ReviewStatus.IN_REVIEW and transcript.submitted_by == alice
+    login(charlie).post(f"/transcripts/{transcript.id}/review/", {"status": "approved"})
     transcript.refresh_from_db()
-    assert transcript.review_status == ReviewStatus.APPROVED and transcript.approved_by == alice
+    assert transcript.review_status == ReviewStatus.APPROVED and transcript.approved_by == charlie
     assert transcript.approved_at is not None
     assert AuditEvent.objects.filter(action="transcript.review", detail__to="approved").exists()
 
@@ -151,9 +151,10 @@ def test_review_cannot_skip_a_step(transcript, alice):
     assert transcript.review_status == ReviewStatus.DRAFT
 
 
-def test_approval_locks_every_edit(transcript, alice):
+def test_approval_locks_every_edit(transcript, alice, team, charlie):
+    Membership.objects.create(team=team, user=charlie, role=Role.MEMBER)
     review.review_status_set(actor=Actor.of(alice), transcript=transcript, status="in_review")
-    review.review_status_set(actor=Actor.of(alice), transcript=transcript, status="approved")
+    review.review_status_set(actor=Actor.of(charlie), transcript=transcript, status="approved")
     c = login(alice)
     r = c.post(seg_url(transcript), {"text": "批准后修改"}, **HX)
     assert r.status_code == 409 and "approved and locked" in r.content.decode()
@@ -166,14 +167,18 @@ def test_approval_locks_every_edit(transcript, alice):
         review.segment_edit(actor=Actor.of(alice), transcript=transcript, index=0, text="api edit")
 
 
-def test_a_member_can_approve_but_only_owners_and_admins_reopen(transcript, team, charlie, alice):
+def test_a_member_can_approve_but_only_owners_and_admins_reopen(transcript, team, charlie, alice, bob):
     Membership.objects.create(team=team, user=charlie, role=Role.MEMBER)
+    Membership.objects.filter(user=bob).update(role=Role.MEMBER)
+    login(bob).post(f"/transcripts/{transcript.id}/review/", {"status": "in_review"})
+    login(bob).post(f"/transcripts/{transcript.id}/review/", {"status": "approved"})  # a second person approves
+    transcript.refresh_from_db()
+    assert transcript.review_status == ReviewStatus.IN_REVIEW
     c = login(charlie)
-    c.post(f"/transcripts/{transcript.id}/review/", {"status": "in_review"})
     c.post(f"/transcripts/{transcript.id}/review/", {"status": "approved"})
     transcript.refresh_from_db()
     assert transcript.review_status == ReviewStatus.APPROVED
-    assert c.post(f"/transcripts/{transcript.id}/review/", {"status": "in_review"}).status_code == 403
+    assert login(bob).post(f"/transcripts/{transcript.id}/review/", {"status": "in_review"}).status_code == 403
     transcript.refresh_from_db()
     assert transcript.review_status == ReviewStatus.APPROVED
     login(alice).post(f"/transcripts/{transcript.id}/review/", {"status": "in_review"})

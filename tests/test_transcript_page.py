@@ -77,7 +77,8 @@ def test_member_sees_that_only_owners_reopen(transcript, team, charlie):
     transcript.review_status = ReviewStatus.APPROVED
     transcript.save()
     html = login(charlie).get(f"/transcripts/{transcript.id}/").content.decode()
-    assert "Only an owner or admin can reopen" in html and "Reopen" not in html.replace("can reopen", "")
+    assert "Only an owner or admin, or the person who approved it, can reopen" in html
+    assert "Reopen" not in html.replace("can reopen", "")
 
 
 def test_search_link_prefills_the_in_page_search(transcript, alice):

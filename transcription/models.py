@@ -11,8 +11,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Project
-from transcription import job_states
+from transcription import job_states, review_states
 from transcription.job_states import JobStatus
+from transcription.review_states import ReviewStatus
 
 
 def media_upload_to(instance: MediaFile, filename: str) -> str:
@@ -165,12 +166,6 @@ class JobAttempt(models.Model):
         return job_states.outcome_label(self.outcome)
 
 
-class ReviewStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    IN_REVIEW = "in_review", _("In review")
-    APPROVED = "approved", _("Approved")
-
-
 class Transcript(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # One-to-one: a job can never end with two transcripts.
@@ -190,6 +185,14 @@ class Transcript(models.Model):
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    # Who last submitted it for review (with "a second person approves", not its approver), and
+    # whom they asked to review it.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -200,7 +203,7 @@ class Transcript(models.Model):
     @property
     def is_approved(self) -> bool:
         """Approved transcripts are locked against edits until reopened."""
-        return self.review_status == ReviewStatus.APPROVED
+        return review_states.is_approved(self)
 
     def speaker_label(self, speaker: str) -> str:
         return self.speaker_names.get(speaker, speaker)

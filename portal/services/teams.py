@@ -33,13 +33,16 @@ def team_rename(*, actor: Actor, team: Team, name: str) -> Team:
     return team
 
 
-def team_set_allow_urgent(*, actor: Actor, team: Team, allow: bool) -> Team:
-    """Whether members may put their own uploads ahead of the fair-share order."""
-    if team.allow_urgent != allow:
-        team.allow_urgent = allow
-        team.save(update_fields=["allow_urgent"])
-        audit_record(actor=actor, action=AuditAction.TEAM_SETTINGS, team=team, obj=team,
-                     detail={"allow_urgent": allow})
+def team_settings_set(*, actor: Actor, team: Team, allow_urgent: bool, review_second_person: bool) -> Team:
+    """Whether members may put their own uploads ahead of the fair-share order, and whether a
+    transcript's approver must be someone other than who submitted it for review."""
+    wanted = {"allow_urgent": allow_urgent, "review_second_person": review_second_person}
+    changed = {field: value for field, value in wanted.items() if getattr(team, field) != value}
+    if changed:
+        for field, value in changed.items():
+            setattr(team, field, value)
+        team.save(update_fields=list(changed))
+        audit_record(actor=actor, action=AuditAction.TEAM_SETTINGS, team=team, obj=team, detail=changed)
     return team
 
 

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,7 +16,7 @@ from django.utils import translation
 
 from portal.context_processors import site_name
 from portal.models import Profile
-from transcription.models import Job
+from transcription.models import Job, Transcript
 from transcription.services.webhooks import webhook_deliveries_create, webhook_deliveries_enqueue
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,21 @@ def job_email_finished(*, job: Job) -> bool:
         subject = render_to_string("transcription/email/job_finished_subject.txt", context).strip()
         body = render_to_string("transcription/email/job_finished.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    return True
+
+
+def review_request_email(*, transcript: Transcript, asker: User, reviewer: User) -> bool:
+    """Tell the member asked to review a transcript (if they have an address); True if queued."""
+    if not reviewer.email:
+        return False
+    profile = Profile.objects.filter(user=reviewer).first()
+    context = {"transcript": transcript, "asker": asker, "reviewer": reviewer,
+               "transcript_url": f"{settings.SITE_URL}{reverse('transcript', args=[transcript.pk])}"}
+    with translation.override((profile.language if profile else "") or settings.LANGUAGE_CODE):
+        context["portal_name"] = site_name()
+        subject = render_to_string("transcription/email/review_request_subject.txt", context).strip()
+        body = render_to_string("transcription/email/review_request.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [reviewer.email])
     return True
 
 

@@ -1,42 +1,33 @@
 """Correcting transcripts: segment edits recorded as revisions, restoring a
-revision, renaming speakers, and the draft → in review → approved workflow."""
+revision, renaming speakers, and moving a transcript through the review
+workflow (whose rules are review_states')."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.access import authorize
 from portal.actor import Actor
-from portal.errors import Conflict, Invalid, NotFound
-from portal.models import AuditAction
+from portal.errors import Conflict, Invalid, NotAllowed, NotFound
+from portal.models import WRITE_ROLES, AuditAction, Membership
 from portal.services.audit import audit_record, audit_record_visit
+from transcription import review_states
 from transcription.models import ReviewStatus, Revision, Segment, Transcript
 from transcription.services.itn import itn_enabled, segment_digits, segment_shown
+from transcription.services.notifications import review_request_email
 from transcription.text import join_texts
 
 MAX_SEGMENT_CHARS = 5000
 MAX_SPEAKER_NAME_CHARS = 64
 
-# Who may move a transcript between review states ("write" = owner, admin,
-# member; "manage" = owner, admin). Reopening an approved transcript is the
-# only step that needs "manage".
-TRANSITIONS: dict[tuple[str, str], str] = {
-    (ReviewStatus.DRAFT, ReviewStatus.IN_REVIEW): "write",
-    (ReviewStatus.IN_REVIEW, ReviewStatus.DRAFT): "write",
-    (ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED): "write",
-    (ReviewStatus.APPROVED, ReviewStatus.IN_REVIEW): "manage",
-    (ReviewStatus.APPROVED, ReviewStatus.DRAFT): "manage",
-}
-
-
 class TranscriptLocked(Conflict):
     """The transcript is approved: no edits until an owner or admin reopens it."""
 
     def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or _("This transcript is approved and locked. "
-                                      "An owner or admin must reopen it before it can be edited."))
+        super().__init__(message or str(review_states.LOCKED))
 
 
 class EditConflict(Conflict):
@@ -61,7 +52,7 @@ class SegmentMissing(NotFound):
 
 
 def _check_unlocked(transcript: Transcript) -> None:
-    if transcript.is_approved:
+    if review_states.is_locked(transcript):
         raise TranscriptLocked()
 
 
@@ -195,44 +186,67 @@ def speakers_rename(*, actor: Actor, transcript: Transcript, speaker: str, name:
     return transcript.speaker_label(speaker)
 
 
-def review_transitions(*, transcript: Transcript, can_write: bool, can_manage: bool) -> list[str]:
-    """The statuses this user may move the transcript to now."""
-    allowed = []
-    for (current, target), needs in TRANSITIONS.items():
-        if current != transcript.review_status:
-            continue
-        if (needs == "manage" and can_manage) or (needs == "write" and can_write):
-            allowed.append(target)
-    return allowed
+def review_steps(*, actor: Actor, transcript: Transcript, membership: Membership) -> list[review_states.Step]:
+    """The review steps this person may take on the transcript now."""
+    return review_states.steps_for(transcript=transcript, user=actor.user, membership=membership,
+                                   second_person=membership.team.review_second_person)
 
 
-def review_status_set(*, actor: Actor, transcript: Transcript, status: str) -> Transcript:
-    """Move the transcript through draft → in review → approved (or back).
-    Raises PermissionDenied if the user's role may not make this step."""
+def review_reviewers(*, actor: Actor, transcript: Transcript) -> list[Membership]:
+    """Whom a review can be asked of: the team's members who may edit, except the asker."""
+    return list(Membership.objects.filter(team_id=transcript.job.project.team_id, role__in=WRITE_ROLES)
+                .exclude(user=actor.user).select_related("user").order_by("user__username"))
+
+
+def _reviewer(*, actor: Actor, transcript: Transcript, username: str) -> User:
+    for membership in review_reviewers(actor=actor, transcript=transcript):
+        if membership.user.get_username() == username:
+            return membership.user
+    raise ReviewTransitionError(_("%(name)s cannot review this transcript: ask a member of the team who may "
+                                  "edit it.") % {"name": username})
+
+
+def review_status_set(*, actor: Actor, transcript: Transcript, status: str, reviewer: str = "") -> Transcript:
+    """Move the transcript through draft → in review → approved (or back), by the rules of
+    review_states; submitting may ask a named member to review it, who is emailed."""
     if status not in ReviewStatus.values:
         raise ReviewTransitionError(_("Unknown review status %(status)s.") % {"status": status})
+    membership = authorize(actor.user, transcript.job.project.team_id)
+    asked = None
     with transaction.atomic():
         _locked_transcript(transcript)
         current = transcript.review_status
         if status == current:
             return transcript
-        needs = TRANSITIONS.get((current, status))
-        if needs is None:
+        if review_states.step(current, status) is None:
             raise ReviewTransitionError(_("A transcript cannot go from %(old)s to %(new)s.") % {
                 "old": ReviewStatus(current).label, "new": ReviewStatus(status).label})
-        authorize(actor.user, transcript.job.project.team_id, write=True, manage=needs == "manage")
+        refused = review_states.refusal(transcript=transcript, user=actor.user, membership=membership,
+                                        target=status, second_person=membership.team.review_second_person)
+        if refused is not None:
+            raise NotAllowed(str(refused))
+        if reviewer and status == ReviewStatus.IN_REVIEW:
+            asked = _reviewer(actor=actor, transcript=transcript, username=reviewer)
         transcript.review_status = status
-        if status == ReviewStatus.APPROVED:
-            transcript.approved_by = actor.user
-            transcript.approved_at = timezone.now()
-        else:
-            transcript.approved_by = None
-            transcript.approved_at = None
-        transcript.save(update_fields=["review_status", "approved_by", "approved_at", "updated_at"])
+        approved = status == ReviewStatus.APPROVED
+        transcript.approved_by = actor.user if approved else None
+        transcript.approved_at = timezone.now() if approved else None
+        if status == ReviewStatus.IN_REVIEW and current == ReviewStatus.DRAFT:
+            transcript.submitted_by = actor.user
+            transcript.reviewer = asked
+        elif status == ReviewStatus.DRAFT:
+            transcript.submitted_by = transcript.reviewer = None
+        transcript.save(update_fields=["review_status", "approved_by", "approved_at", "submitted_by", "reviewer",
+                                       "updated_at"])
+        detail: dict[str, object] = {"from": current, "to": status}
+        if asked is not None:
+            detail["reviewer"] = asked.get_username()
         audit_record(actor=actor, action=AuditAction.TRANSCRIPT_REVIEW, team=transcript.job.project.team,
-                     obj=transcript, detail={"from": current, "to": status})
+                     obj=transcript, detail=detail)
+        if asked is not None:
+            transaction.on_commit(lambda: review_request_email(transcript=transcript, asker=actor.user,
+                                                               reviewer=asked), robust=True)
     return transcript
-
 
 
 def transcript_viewed(*, actor: Actor, transcript: Transcript) -> None:

@@ -12,11 +12,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.actor import Actor
 from portal.errors import Invalid
+from transcription import review_states
 from transcription.access import get_transcript_for_user
 from transcription.models import ReviewStatus, Segment, Transcript
 from transcription.services import review
@@ -35,22 +35,12 @@ from transcription.services.speakers import (
 # (a 400 would be taken for a broken request).
 INVALID_IN_PLACE = 422
 
-# What the button that makes each review step says.
-TRANSITION_LABELS = {
-    (ReviewStatus.DRAFT, ReviewStatus.IN_REVIEW): gettext_lazy("Submit for review"),
-    (ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED): gettext_lazy("Approve"),
-    (ReviewStatus.IN_REVIEW, ReviewStatus.DRAFT): gettext_lazy("Back to draft"),
-    (ReviewStatus.APPROVED, ReviewStatus.IN_REVIEW): gettext_lazy("Reopen for review"),
-    (ReviewStatus.APPROVED, ReviewStatus.DRAFT): gettext_lazy("Reopen as draft"),
-}
-
-
 def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
 def _can_edit(transcript: Transcript) -> bool:
-    return transcript.membership.can_write and not transcript.is_approved  # type: ignore[attr-defined]
+    return review_states.may_edit(transcript, transcript.membership)  # type: ignore[attr-defined]
 
 
 def _decorate(transcript: Transcript, segments: list[Segment],
@@ -114,7 +104,8 @@ def _form_response(request: HttpRequest, transcript: Transcript, segment: Segmen
 def transcript_detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
     transcript = get_transcript_for_user(request.user, transcript_id)
     membership = transcript.membership  # type: ignore[attr-defined]
-    review.transcript_viewed(actor=Actor.from_request(request), transcript=transcript)
+    actor = Actor.from_request(request)
+    review.transcript_viewed(actor=actor, transcript=transcript)
     colours = speaker_colours(transcript=transcript)
     segments = _decorate(transcript, list(_segments(transcript)), colours)
     return render(request, "transcription/transcript.html", speakers_panel(transcript=transcript, colours=colours) | {
@@ -125,12 +116,12 @@ def transcript_detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
         "membership": membership,
         "segments": segments,
         "can_edit": _can_edit(transcript),
-        "locked": transcript.is_approved,
-        "transitions": [
-            (target, TRANSITION_LABELS[(transcript.review_status, target)])
-            for target in review.review_transitions(transcript=transcript, can_write=membership.can_write,
-                                                    can_manage=membership.can_manage)
-        ],
+        "locked": review_states.is_locked(transcript),
+        "review_progress": review_states.progress(transcript),
+        "review_steps": review.review_steps(actor=actor, transcript=transcript, membership=membership),
+        "review_hint": review_states.blocked_hint(transcript=transcript, user=request.user, membership=membership,
+                                                  second_person=membership.team.review_second_person),
+        "reviewers": review.review_reviewers(actor=actor, transcript=transcript) if membership.can_write else [],
         "export_formats": EXPORT_FORMATS,
         "query": request.GET.get("q", "")[:200],
     })
@@ -301,11 +292,8 @@ def speakers_card(request: HttpRequest, transcript_id: str) -> HttpResponse:
 def review_status(request: HttpRequest, transcript_id: str) -> HttpResponse:
     transcript = get_transcript_for_user(request.user, transcript_id, write=True)
     status = request.POST.get("status", "")
-    try:
-        review.review_status_set(actor=Actor.from_request(request), transcript=transcript, status=status)
-    except review.ReviewTransitionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Review status: %(status)s.") % {"status": ReviewStatus(status).label})
+    review.review_status_set(actor=Actor.from_request(request), transcript=transcript, status=status,
+                             reviewer=request.POST.get("reviewer", ""))  # a refusal: the middleware's message
+    messages.success(request, _("Review status: %(status)s.") % {"status": ReviewStatus(status).label})
     return redirect(_transcript_url(transcript))
 
