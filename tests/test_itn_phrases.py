@@ -11,11 +11,17 @@ digits read one by one are one number (4008208820).
 
 from __future__ import annotations
 
+import importlib
 import random
 
 import pytest
+from django.apps import apps
 
+from tests.conftest import login
+from transcription.models import Segment
 from transcription.numbers import MAX_CHUNK, to_digits
+
+pytest_plugins = ["tests.transcript_factory"]
 
 MEETING_PHRASES = [
     # dates with times: the grammar's "03/05" and "3:30p.m." used to run together
@@ -118,3 +124,15 @@ def test_it_keeps_quotes_and_backslashes():
     odd = 'a"b\\c 三十 "二十"'
     assert to_digits(odd) == 'a"b\\c 30 "20"'
 
+
+def test_digits_stored_before_the_fix_are_written_again(project, alice, new_transcript):
+    transcript = new_transcript(project, user=alice, segments=[(0.0, 2.0, "三月五日下午三点半开会。", ""),
+                                                               (2.0, 4.0, "三月五日下午三点半开会。", "")])
+    Segment.objects.filter(transcript=transcript).update(text_itn="03/0下午53:30开会。")  # what 59e028d stored
+    Segment.objects.filter(transcript=transcript, index=1).update(text="03/0下午53:30开会。", verbatim=True)
+    migration = importlib.import_module("transcription.migrations.0008_digits_rewritten")
+    migration.rewrite_digits(apps, None)
+    html = login(alice).get(f"/transcripts/{transcript.id}/").content.decode()
+    assert "3月5日下午3:30开会。" in html
+    # a person's edit is theirs, even one that looks like the old mistake
+    assert Segment.objects.get(transcript=transcript, index=1).text_itn == "03/0下午53:30开会。"
