@@ -17,6 +17,7 @@ whole hour) the span is checked against the token's value before use.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 
@@ -104,7 +105,7 @@ def _range(value: str) -> str:
 
 
 class _Writer:
-    def __init__(self, text: str, tokens: list[Token], verbalize) -> None:
+    def __init__(self, text: str, tokens: list[Token], verbalize: Callable[[str], str]) -> None:
         self.text, self.tokens, self.verbalize = text, tokens, verbalize
         self.pos = 0  # never past the current token's start in ``text``
         self.out: list[str] = []
@@ -209,7 +210,7 @@ class _Writer:
         return "".join(self.out)
 
 
-def write_tokens(text: str, tagged: str, verbalize) -> str:
+def write_tokens(text: str, tagged: str, verbalize: Callable[[str], str]) -> str:
     """``text`` written from its tagging ``tagged``; ``verbalize`` writes one token WeTextProcessing's way."""
     if not tagged.strip():
         return text
