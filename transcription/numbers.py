@@ -3,9 +3,14 @@ WeTextProcessing ("二零二四年三月五日" → "2024年3月5日", "百分�
 
 The grammar is WeTextProcessing's, built once per machine into
 DATA_DIR/itn-<version> with interjections kept (its shipped build drops
-"嗯", "啊": not what a transcript may do); dates and clock times are then
-written the way Chinese text writes them rather than its "2024/03/05" and
-"3:30p.m.".
+"嗯", "啊": not what a transcript may do). Its tokens are written the way
+Chinese text writes them (``transcription.itn_tokens``), each on its own.
+
+The grammar's cost grows faster than the text, so text goes to it in
+pieces: split at punctuation and spaces, and a piece longer than
+``MAX_CHUNK`` cut where no number is near. A stretch with no such place
+(thousands of numerals in a row) is kept as it was said: bounded time and
+memory for any input, never a hung worker.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import logging
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from functools import cache, lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -21,15 +27,17 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from transcription.itn_tokens import write_tokens
+
 if TYPE_CHECKING:
     from itn.chinese.inverse_normalizer import InverseNormalizer
 
 log = logging.getLogger(__name__)
 
 _NUMERALS = frozenset("零〇一二三四五六七八九十百千万亿两幺壹贰叁肆伍陆柒捌玖拾佰仟")
-_FULL_DATE = re.compile(r"(?<![\d/])(\d{4})/(\d{2})/(\d{2})(?![\d/])")
-_MONTH_DAY = re.compile(r"(?<![\d/])(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])(?![\d/])")
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(a\.m\.|p\.m\.)")
+MAX_CHUNK = 80  # characters the grammar gets at once
+_NEAR = 4  # a cut has no numeral this close on either side (units, 下午, 百分之 stay with their number)
+_SEPARATORS = re.compile(r"([\s，。！？；：、,!?;]+)")
 
 
 @cache
@@ -55,10 +63,37 @@ def has_numerals(text: str) -> bool:
     return any(ch in _NUMERALS for ch in text)
 
 
-def _style(text: str) -> str:
-    text = _FULL_DATE.sub(lambda m: f"{m[1]}年{int(m[2])}月{int(m[3])}日", text)
-    text = _MONTH_DAY.sub(lambda m: f"{int(m[1])}月{int(m[2])}日", text)
-    return _CLOCK.sub(lambda m: f"{'上午' if m[3] == 'a.m.' else '下午'}{int(m[1])}:{m[2]}", text)
+def _cuts(piece: str) -> Iterator[tuple[str, bool]]:
+    """``piece`` in chunks of at most ``MAX_CHUNK``, each with whether it may be normalised."""
+    before = [0]
+    for ch in piece:
+        before.append(before[-1] + (ch in _NUMERALS))
+
+    def free(i: int) -> bool:
+        return before[min(len(piece), i + _NEAR)] == before[max(0, i - _NEAR)]
+
+    start = 0
+    while len(piece) - start > MAX_CHUNK:
+        cut = next((i for i in range(start + MAX_CHUNK, start, -1) if free(i)), None)
+        if cut is None:  # too many numerals in a row: left as said, up to the next free place
+            cut = next((i for i in range(start + MAX_CHUNK, len(piece)) if free(i)), len(piece))
+            yield piece[start:cut], False
+        else:
+            yield piece[start:cut], True
+        start = cut
+    yield piece[start:], True
+
+
+@lru_cache(maxsize=20_000)
+def _chunk_digits(chunk: str) -> str:
+    if not has_numerals(chunk):
+        return chunk
+    normalizer = _normalizer()
+    try:
+        return write_tokens(chunk, normalizer.tag(chunk), normalizer.verbalize)
+    except Exception:  # the grammar or its parser on odd input: the text stays as said
+        log.exception("could not write the numbers of %r as digits", chunk[:80])
+        return chunk
 
 
 @lru_cache(maxsize=50_000)
@@ -67,4 +102,10 @@ def to_digits(text: str) -> str:
     numerals comes back untouched."""
     if not text or not has_numerals(text):
         return text
-    return _style(_normalizer().normalize(text))
+    out = []
+    for i, part in enumerate(_SEPARATORS.split(text)):
+        if i % 2:  # a separator
+            out.append(part)
+        else:
+            out.extend(_chunk_digits(chunk) if ok else chunk for chunk, ok in _cuts(part))
+    return "".join(out)
