@@ -97,6 +97,18 @@ def test_an_edit_that_fixes_a_phrase_offers_it_as_a_hotword(two_talks, alice, pr
     assert "to project hotwords" not in r.content.decode()
 
 
+@pytest.mark.parametrize(("before", "after", "offer"), [
+    ("我们请张经理来讲。", "我们请王经理来讲。", "王经理"),  # the whole name, not the one character changed
+    ("use the Parafomer model", "use the Paraformer model", "Paraformer"),
+    ("大家好，欢迎参加今天的会议。", "今天我们讨论明年的预算和人员安排，请大家发言。", None),  # a rewritten sentence
+])
+def test_the_offer_after_an_edit_is_the_changed_term(before, after, offer):
+    from transcription.services.glossary import correction_of
+
+    found = correction_of(before, after)
+    assert (found[1] if found else None) == offer
+
+
 def test_repeated_corrections_become_suggestions(two_talks, alice, project):
     client = login(alice)
     url = f"/projects/{project.id}/glossary/"

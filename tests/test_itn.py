@@ -69,6 +69,28 @@ def test_a_project_with_itn_off_shows_the_numerals(meeting, alice, project):
     assert "百分之十五" in html and "15%" not in html
 
 
+def test_the_page_switches_numbers_for_the_reader_and_remembers_it(meeting, alice, bob):
+    client = login(alice)
+    page = client.get(f"/transcripts/{meeting.id}/").content.decode()
+    assert '<a href="?numbers=digits" aria-current="true">As digits</a>' in page
+    spoken = client.get(f"/transcripts/{meeting.id}/", {"numbers": "spoken"}).content.decode()
+    assert "百分之十五" in spoken and "15%" not in spoken
+    assert '<a href="?numbers=spoken" aria-current="true">As spoken</a>' in spoken
+    # Remembered for this reader: a reload and a segment re-rendered after an edit keep it.
+    assert "百分之十五" in client.get(f"/transcripts/{meeting.id}/").content.decode()
+    segment = client.get(f"/transcripts/{meeting.id}/segments/1/", HTTP_HX_REQUEST="true").content.decode()
+    assert "百分之十五" in segment
+    # Not for anyone else, and the project's setting is untouched.
+    assert "15%" in login(bob).get(f"/transcripts/{meeting.id}/").content.decode()
+    meeting.job.project.refresh_from_db()
+    assert meeting.job.project.itn == "auto"
+
+
+def test_the_numbers_switch_shows_only_where_numbers_differ(project, alice, new_transcript):
+    plain = digits_transcript(new_transcript, project, alice, [(0.0, 2.0, "嗯我觉得可以", "")])
+    assert "numbers-switch" not in login(alice).get(f"/transcripts/{plain.id}/").content.decode()
+
+
 def test_search_finds_the_digits_and_the_numerals(meeting, alice):
     client = login(alice)
     assert "预算增加" in client.get("/search/", {"q": "15%"}).content.decode()

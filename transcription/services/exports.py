@@ -15,6 +15,7 @@ from typing import Literal
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from docx import Document
 from docx.shared import Pt, RGBColor
 
@@ -29,6 +30,10 @@ from transcription.services.itn import itn_enabled, segment_digits, segment_show
 from transcription.text import clock, is_cjk, join_texts, to_simplified, to_traditional
 
 EXPORT_FORMATS = ("txt", "docx", "srt", "vtt", "json")
+# What the export forms offer, in their order (Word first, the default).
+FORMAT_CHOICES = (("docx", gettext_lazy("Word (.docx)")), ("txt", gettext_lazy("Text (.txt)")),
+                  ("srt", gettext_lazy("Subtitles (.srt)")), ("vtt", gettext_lazy("WebVTT (.vtt)")),
+                  ("json", gettext_lazy("Data (.json)")))
 CONTENT_TYPES = {
     "txt": "text/plain; charset=utf-8",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

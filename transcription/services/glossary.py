@@ -10,6 +10,7 @@ where the project has them), like an edit does.
 from __future__ import annotations
 
 import difflib
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -27,12 +28,16 @@ from transcription.models import Revision, Segment, Transcript
 from transcription.services.itn import itn_enabled, segment_shown
 from transcription.services.job_options import hotwords_parse
 from transcription.services.review import segment_replace_text
+from transcription.text import is_cjk
 
 MAX_FIND_CHARS = 200
 PREVIEW_LIMIT = 500
 SUGGEST_MIN_COUNT = 2
 SUGGEST_REVISIONS = 5000
 MAX_HOTWORD_CHARS = 50
+# A correction longer than this rewrote a sentence, not a term: nothing to learn or offer.
+MAX_TERM_CHARS = 16
+MAX_TERM_WORDS = 4
 
 
 @dataclass
@@ -140,18 +145,34 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _widen_cjk(before: str, after: str, i1: int, i2: int, j1: int, j2: int) -> tuple[int, int, int, int]:
+    """Grow a change in Chinese text to the whole words around it (张经理 → 王经理, not 张 → 王):
+    the words of the new text, found by jieba, and the same context on the old side."""
+    import jieba  # loads its dictionary on first use: only edits that touch Chinese pay for it
+
+    jieba.setLogLevel(logging.WARNING)
+    for _word, start, end in jieba.tokenize(after):
+        if start < j1 < end or (start == j1 and end > j1):
+            i1, j1 = i1 - (j1 - start), start
+        if start < j2 < end:
+            i2, j2 = i2 + (end - j2), end
+    return max(i1, 0), i2, j1, j2
+
+
 def correction_of(before: str, after: str) -> tuple[str, str] | None:
-    """The one phrase an edit replaced, as (old, new); None when the edit
-    changed several places or only removed text."""
+    """The one term an edit replaced, as (old, new); None when the edit changed
+    several places, only removed text, or rewrote more than a term."""
     changes = [op for op in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes()
                if op[0] != "equal"]
     if len(changes) != 1:
         return None
     _tag, i1, i2, j1, j2 = changes[0]
+    if any(is_cjk(c) for c in after[j1:j2] + before[i1:i2]):
+        i1, i2, j1, j2 = _widen_cjk(before, after, i1, i2, j1, j2)
     i1, i2 = _widen(before, i1, i2)
     j1, j2 = _widen(after, j1, j2)
     old, new = before[i1:i2].strip(), after[j1:j2].strip()
-    if not new or old == new or len(new) > MAX_HOTWORD_CHARS:
+    if not new or old == new or len(new) > MAX_TERM_CHARS or len(new.split()) > MAX_TERM_WORDS:
         return None
     return old, new
 

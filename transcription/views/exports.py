@@ -15,7 +15,7 @@ from portal.actor import Actor
 from transcription.access import get_transcript_for_user
 from transcription.models import ExportStatus, ProjectExport
 from transcription.services.export_notices import project_export_downloaded, project_exports_unseen
-from transcription.services.exports import EXPORT_FORMATS, ExportError, ExportOptions, transcript_export
+from transcription.services.exports import FORMAT_CHOICES, ExportError, ExportOptions, transcript_export
 from transcription.services.filenames import content_disposition
 from transcription.services.project_exports import (
     project_export_filename,
@@ -53,7 +53,7 @@ def _exports_context(request: HttpRequest, project) -> dict[str, object]:  # noq
         "membership": project.membership,
         "exports": exports,
         "pending": any(e.is_pending for e in exports),
-        "export_formats": EXPORT_FORMATS,
+        "export_formats": FORMAT_CHOICES,
         "transcript_count": project_transcripts(project=project).count(),
     }
 

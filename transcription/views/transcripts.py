@@ -21,7 +21,7 @@ from transcription.access import get_transcript_for_user
 from transcription.models import ReviewStatus, Segment, Transcript
 from transcription.services import review
 from transcription.services.cues import word_spans
-from transcription.services.exports import EXPORT_FORMATS
+from transcription.services.exports import FORMAT_CHOICES
 from transcription.services.glossary import correction_of
 from transcription.services.itn import itn_enabled, segment_shown
 from transcription.services.speakers import (
@@ -43,13 +43,13 @@ def _can_edit(transcript: Transcript) -> bool:
     return review_states.may_edit(transcript, transcript.membership)  # type: ignore[attr-defined]
 
 
-def _decorate(transcript: Transcript, segments: list[Segment],
+def _decorate(request: HttpRequest, transcript: Transcript, segments: list[Segment],
               colours: dict[str, int] | None = None) -> list[Segment]:
     """Attach what the segment template shows: display name, colour, the
     text as shown (numbers as digits where the project wants them) and, where
     the model's word times fit that text, its words."""
     colours = colours if colours is not None else speaker_colours(transcript=transcript)
-    itn = itn_enabled(transcript=transcript)
+    itn = _numbers_as_digits(request, transcript)
     for segment in segments:
         segment.speaker_name = transcript.speaker_label(segment.speaker) if segment.speaker else ""
         segment.colour = colours.get(segment.speaker, 0)
@@ -59,15 +59,25 @@ def _decorate(transcript: Transcript, segments: list[Segment],
     return segments
 
 
+def _numbers_as_digits(request: HttpRequest, transcript: Transcript) -> bool:
+    """The page's Numbers switch (remembered for this transcript in the session), else the project's choice."""
+    key = f"numbers:{transcript.pk}"
+    choice = request.GET.get("numbers")
+    if choice in ("digits", "spoken"):
+        request.session[key] = choice
+    choice = request.session.get(key)
+    return choice == "digits" if choice in ("digits", "spoken") else itn_enabled(transcript=transcript)
+
+
 def _segments(transcript: Transcript) -> QuerySet[Segment]:
     return transcript.segments.annotate(n_revisions=Count("revisions")).order_by("index")
 
 
-def _segment(transcript: Transcript, index: int) -> Segment:
+def _segment(request: HttpRequest, transcript: Transcript, index: int) -> Segment:
     segment = _segments(transcript).filter(index=index).first()
     if segment is None:
         raise Http404("Not found")
-    return _decorate(transcript, [segment])[0]
+    return _decorate(request, transcript, [segment])[0]
 
 
 def _transcript_url(transcript: Transcript, index: int | None = None) -> str:
@@ -107,7 +117,7 @@ def transcript_detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
     actor = Actor.from_request(request)
     review.transcript_viewed(actor=actor, transcript=transcript)
     colours = speaker_colours(transcript=transcript)
-    segments = _decorate(transcript, list(_segments(transcript)), colours)
+    segments = _decorate(request, transcript, list(_segments(transcript)), colours)
     return render(request, "transcription/transcript.html", speakers_panel(transcript=transcript, colours=colours) | {
         "transcript": transcript,
         "job": transcript.job,
@@ -122,8 +132,11 @@ def transcript_detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
         "review_hint": review_states.blocked_hint(transcript=transcript, user=request.user, membership=membership,
                                                   second_person=membership.team.review_second_person),
         "reviewers": review.review_reviewers(actor=actor, transcript=transcript) if membership.can_write else [],
-        "export_formats": EXPORT_FORMATS,
+        "export_formats": FORMAT_CHOICES,
         "query": request.GET.get("q", "")[:200],
+        # The Numbers switch shows where it changes something: a segment whose digits differ.
+        "numbers_switch": any(s.text_itn and s.text_itn != s.text for s in segments),
+        "numbers_as_digits": _numbers_as_digits(request, transcript),
     })
 
 
@@ -134,9 +147,9 @@ def segment_detail(request: HttpRequest, transcript_id: str, index: int) -> Http
     POST: save an edit and answer with the updated segment."""
     if request.method == "GET":
         transcript = get_transcript_for_user(request.user, transcript_id)
-        return _segment_response(request, transcript, _segment(transcript, index))
+        return _segment_response(request, transcript, _segment(request, transcript, index))
     transcript = get_transcript_for_user(request.user, transcript_id, write=True)
-    segment = _segment(transcript, index)
+    segment = _segment(request, transcript, index)
     shown_before = segment.shown
     text = request.POST.get("text", "")
     base = request.POST.get("base")
@@ -149,7 +162,7 @@ def segment_detail(request: HttpRequest, transcript_id: str, index: int) -> Http
             return redirect(_transcript_url(transcript, index))
         return _segment_response(request, transcript, segment, error=exc.message, status=exc.status)
     except review.EditConflict as exc:
-        current = _decorate(transcript, [exc.segment])[0]
+        current = _decorate(request, transcript, [exc.segment])[0]
         return _form_response(request, transcript, current, text=text, base=current.shown,
                               error=exc.message, status=exc.status)
     except review.SegmentInvalid as exc:
@@ -157,7 +170,7 @@ def segment_detail(request: HttpRequest, transcript_id: str, index: int) -> Http
                               error=exc.message, status=INVALID_IN_PLACE)
     if not _is_htmx(request):
         return redirect(_transcript_url(transcript, index))
-    return _segment_response(request, transcript, _segment(transcript, segment.index),
+    return _segment_response(request, transcript, _segment(request, transcript, segment.index),
                              offer=_hotword_offer(transcript, shown_before, segment.text))
 
 
@@ -165,7 +178,7 @@ def segment_detail(request: HttpRequest, transcript_id: str, index: int) -> Http
 @require_GET
 def segment_edit_form(request: HttpRequest, transcript_id: str, index: int) -> HttpResponse:
     transcript = get_transcript_for_user(request.user, transcript_id, write=True)
-    segment = _segment(transcript, index)
+    segment = _segment(request, transcript, index)
     if transcript.is_approved:
         message = review.TranscriptLocked().message
         if not _is_htmx(request):
@@ -191,7 +204,7 @@ def _revisions_context(transcript: Transcript, segment: Segment) -> dict[str, ob
 @require_GET
 def segment_revisions(request: HttpRequest, transcript_id: str, index: int) -> HttpResponse:
     transcript = get_transcript_for_user(request.user, transcript_id)
-    segment = _segment(transcript, index)
+    segment = _segment(request, transcript, index)
     context = _revisions_context(transcript, segment)
     if _is_htmx(request):
         return render(request, "transcription/partials/transcript_revisions.html", context)
@@ -218,7 +231,7 @@ def revision_restore(request: HttpRequest, transcript_id: str, revision_id: int)
     if not _is_htmx(request):
         messages.success(request, _("Version restored."))
         return redirect(_transcript_url(transcript, index))
-    segment = _segment(transcript, index)
+    segment = _segment(request, transcript, index)
     context = _revisions_context(transcript, segment) | {"oob_segment": True}
     return render(request, "transcription/partials/transcript_revisions.html", context)
 
