@@ -3,6 +3,8 @@ from __future__ import annotations
 import zoneinfo
 
 from django import forms
+from django.conf import settings
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Profile, Role, Theme
@@ -81,19 +83,43 @@ class MemberRemoveForm(forms.Form):
     username = forms.CharField(max_length=150)
 
 
-TIMEZONE_CHOICES = [("", _("Server default"))] + [
-    (name, name) for name in sorted(zoneinfo.available_timezones())
-]
+# Current IANA names only (no "US/Eastern" or "Etc/GMT+3" aliases), grouped by region.
+TIMEZONE_REGIONS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian",
+                    "Pacific")
+
+
+def timezone_choices() -> list[tuple[str, object]]:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in sorted(zoneinfo.available_timezones()):
+        region, _sep, place = name.partition("/")
+        if region in TIMEZONE_REGIONS and place:
+            groups.setdefault(region, []).append((name, place.replace("_", " ")))
+    default = format_lazy(_("Server default ({zone})"), zone=settings.TIME_ZONE)
+    return [("", default), ("UTC", "UTC"), *groups.items()]
+
+
+def language_choices() -> list[tuple[str, object]]:
+    default = dict(settings.LANGUAGES).get(settings.LANGUAGE_CODE, settings.LANGUAGE_CODE)
+    return [("", format_lazy(_("Server default ({language})"), language=default)), *settings.LANGUAGES]
 
 
 class ProfileForm(forms.ModelForm):
-    timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=language_choices, required=False)
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=timezone_choices, required=False,
+                                 help_text=_("Type a city's name to find it in the list."))
     theme = forms.ChoiceField(label=_("Theme"), choices=Theme.choices, required=False, initial=Theme.SYSTEM,
                               help_text=_("System follows your device’s light or dark setting."))
 
     class Meta:
         model = Profile
         fields = ["language", "timezone", "theme", "email_on_finish"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        chosen = self.instance.timezone
+        if chosen and chosen != "UTC" and chosen.partition("/")[0] not in TIMEZONE_REGIONS:
+            # An older alias someone chose before the list was cleaned up keeps working.
+            self.fields["timezone"].choices = [*self.fields["timezone"].choices, (chosen, chosen)]
 
     def clean_theme(self) -> str:
         return self.cleaned_data.get("theme") or Theme.SYSTEM

@@ -5,14 +5,26 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from portal.errors import DomainError
 from portal.models import Profile, Theme
+from portal.services.accounts import password_change_required
+
+
+def _open_with_one_time_password(request: HttpRequest) -> bool:
+    """What an account still on its printed password may open: changing it, signing out, and what the
+    page itself needs."""
+    allowed = (reverse("password_change"), reverse("password_change_done"), reverse("logout"), settings.STATIC_URL,
+               "/api/", "/healthz", "/i18n/")
+    return request.path.startswith(allowed)
 
 
 class UserPreferencesMiddleware:
@@ -37,6 +49,10 @@ class UserPreferencesMiddleware:
         if profile and profile.language:
             translation.activate(profile.language)
             request.LANGUAGE_CODE = profile.language
+        if password_change_required(user=user, profile=profile) and not _open_with_one_time_password(request):
+            messages.info(request, _("Choose a new password: the one printed when the portal was set up works "
+                                     "only once."))
+            return redirect("password_change")
         response = self.get_response(request)
         if profile and profile.language:
             response.headers.setdefault("Content-Language", profile.language)

@@ -121,6 +121,11 @@ class Profile(models.Model):
     email_on_finish = models.BooleanField(
         _("email me when my job finishes or fails"), default=False
     )
+    # A new address waiting for its confirmation link to be opened.
+    email_pending = models.EmailField(blank=True)
+    # The hash of a password handed out once (the first admin's): while the account still has it,
+    # every page asks for a new one.
+    one_time_password = models.CharField(max_length=128, blank=True)
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
@@ -183,6 +188,8 @@ class AuditAction(models.TextChoices):
     INVITATION_CREATE = "invitation.create", _("invited someone")
     INVITATION_ACCEPT = "invitation.accept", _("accepted an invitation")
     INVITATION_REVOKE = "invitation.revoke", _("revoked an invitation")
+    ACCOUNT_EMAIL = "account.email", _("changed email address")
+    ACCOUNT_CREATE = "account.create", _("created account")
 
 
 class AuditLogImmutable(Exception):

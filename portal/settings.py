@@ -469,7 +469,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # validatorUrl None: Swagger UI would otherwise call validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
-    "ENUM_NAME_OVERRIDES": {"ReviewStatusEnum": "transcription.review_states.ReviewStatus"},
+    "ENUM_NAME_OVERRIDES": {"ReviewStatusEnum": "transcription.review_states.ReviewStatus",
+                            "JobStatusEnum": "transcription.job_states.JobStatus"},
 }
 
 # --- logging -----------------------------------------------------------------

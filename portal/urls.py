@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import sign_in, views, views_audit, views_invitations
+from portal import sign_in, views, views_audit, views_email, views_invitations
 from portal.health import healthz
 
 urlpatterns = [
@@ -9,6 +9,8 @@ urlpatterns = [
     path("accounts/password_reset/", sign_in.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("settings/", views.preferences, name="preferences"),
+    path("settings/email/", views_email.email_change, name="email_change"),
+    path("settings/email/confirm/<str:token>/", views_email.email_confirm, name="email_confirm"),
     path("teams/new/", views.team_create, name="team_create"),
     path("teams/<str:team_id>/", views.team_detail, name="team"),
     path("teams/<str:team_id>/rename/", views.team_rename, name="team_rename"),

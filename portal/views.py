@@ -9,6 +9,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -224,6 +225,10 @@ def preferences(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
         profile_update(actor=Actor.from_request(request), profile=profile, **form.cleaned_data)
-        messages.success(request, _("Preferences saved."))
+        # In the language just chosen: the next page is shown in it.
+        with translation.override(profile.language or translation.get_language_from_request(request)):
+            messages.success(request, _("Preferences saved."))
+            if profile.email_on_finish and not request.user.email:
+                messages.warning(request, _("You asked for emails but have no email address yet: add one below."))
         return HttpResponseRedirect(reverse("preferences"))
-    return render(request, "portal/preferences.html", {"form": form})
+    return render(request, "portal/preferences.html", {"form": form, "profile": profile})

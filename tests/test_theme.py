@@ -73,7 +73,7 @@ def test_a_dark_system_gets_dark_pages_until_light_is_chosen(live_server, browse
     page.goto(f"{live_server.url}/settings/")
     page.select_option("select[name=theme]", "light")
     with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
+        page.locator("#preferences-form button[type=submit]").click()
     light = page.evaluate(background)
     assert dark != light
     assert sum(int(c) for c in dark[dark.index("(") + 1:-1].split(",")[:3]) < 200  # dark

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+
 from axes.models import AccessAttempt
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
@@ -29,6 +32,26 @@ def profile_update(*, actor: Actor, profile: Profile, language: str, timezone: s
     profile.theme = theme
     profile.save(update_fields=["language", "timezone", "theme", "email_on_finish"])
     return profile
+
+
+def admin_create_first(*, actor: Actor, username: str = "admin") -> tuple[AbstractBaseUser, str] | None:
+    """The first superuser, with a one-time password to print, when no account exists at all (so a
+    second `make run` creates nothing). Its first sign-in asks for a new password."""
+    User = get_user_model()
+    with transaction.atomic():
+        if User.objects.exists():
+            return None
+        password = secrets.token_urlsafe(12)
+        user = User.objects.create_superuser(username, "", password)
+        Profile.objects.create(user=user, one_time_password=user.password)
+        audit_record(actor=actor, action=AuditAction.ACCOUNT_CREATE, team=None, obj=user, obj_repr=username,
+                     detail={"superuser": True})
+    return user, password
+
+
+def password_change_required(*, user: AbstractBaseUser, profile: Profile | None) -> bool:
+    """Still signing in with the password that was printed for it."""
+    return bool(profile and profile.one_time_password and profile.one_time_password == user.password)
 
 
 def user_delete(*, actor: Actor, user: AbstractBaseUser) -> None:

@@ -3,12 +3,12 @@ when the database has no user at all (so re-running `make run` is safe)."""
 
 from __future__ import annotations
 
-import secrets
-
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.urls import reverse
+
+from portal.actor import Actor
+from portal.services.accounts import admin_create_first
 
 
 def site_address() -> str:
@@ -27,16 +27,16 @@ class Command(BaseCommand):
     help = "Create the first superuser (admin) if no user exists yet."
 
     def handle(self, *args: object, **options: object) -> None:
-        User = get_user_model()
-        if User.objects.exists():
+        created = admin_create_first(actor=Actor.system())
+        if created is None:
             self.stdout.write("Users exist; no admin created.")
             return
-        password = secrets.token_urlsafe(12)
-        User.objects.create_superuser("admin", "", password)
+        _user, password = created
         line = "=" * 72
         address = site_address()
         self.stdout.write(
             f"{line}\nCreated superuser 'admin' with one-time password: {password}\n"
-            f"Sign in at {address}/ and change it at once: open the menu under your user name\n"
-            f"(top right) and choose Change password ({address}{reverse('password_change')}).\n{line}"
+            f"Sign in at {address}/ and choose a new password: the first sign-in opens\n"
+            f"Change password ({address}{reverse('password_change')}) by itself. Then add your\n"
+            f"email address in Settings, so that a password reset can reach you.\n{line}"
         )
