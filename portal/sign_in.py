@@ -9,11 +9,14 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from portal.context_processors import site_name
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
@@ -82,4 +85,32 @@ class PasswordResetView(auth_views.PasswordResetView):
             }, status=429)
             response["Retry-After"] = str(period)
             return response
+        # The portal's name in the email, not the host the request came to ("The 127.0.0.1:8000 team").
+        self.extra_email_context = {"portal_name": site_name()}
         return super().form_valid(form)
+
+
+class NewPasswordErrorsOnFirstField:
+    """Django puts "This password is too common" under the repeat field; it is about the new password."""
+
+    FIELD = "new_password1"
+
+    def validate_password_for_user(self, user: Any, *_args: Any, **kwargs: Any) -> None:
+        super().validate_password_for_user(user, self.FIELD, **kwargs)  # type: ignore[misc]
+
+
+class PasswordChangeForm(NewPasswordErrorsOnFirstField, auth_forms.PasswordChangeForm):
+    pass
+
+
+class SetPasswordForm(NewPasswordErrorsOnFirstField, auth_forms.SetPasswordForm):
+    pass
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django answers GET with an empty 405 (logging out takes a POST): show a page with the button."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return render(request, "registration/logout_get.html")

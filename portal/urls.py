@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal import sign_in, views, views_audit, views_email, views_invitations
@@ -7,6 +8,12 @@ from portal.health import healthz
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("accounts/password_reset/", sign_in.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(form_class=sign_in.PasswordChangeForm),
+         name="password_change"),
+    path("accounts/reset/<uidb64>/<token>/",
+         auth_views.PasswordResetConfirmView.as_view(form_class=sign_in.SetPasswordForm),
+         name="password_reset_confirm"),
+    path("accounts/logout/", sign_in.LogoutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("settings/", views.preferences, name="preferences"),
     path("settings/email/", views_email.email_change, name="email_change"),

@@ -10,6 +10,8 @@ import io
 import os
 import re
 import shutil
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import av
 import numpy as np
@@ -20,6 +22,7 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from playwright.sync_api import expect  # noqa: E402
 
+from portal.models import Profile  # noqa: E402
 from tests.browser_support import chromium, sign_in  # noqa: E402
 from tests.conftest import login  # noqa: E402
 from tests.queue_support import upload  # noqa: E402
@@ -93,6 +96,8 @@ def start_recording(page, base_url: str, project) -> None:
 @needs_chromium
 @pytest.mark.django_db(transaction=True)
 def test_it_records_with_the_microphone_and_queues_a_job(live_server, mic_browser, project, alice, media_root):
+    # The name's date and time are in Alice's time zone (UTC+14), not the browser's (UTC here).
+    Profile.objects.update_or_create(user=alice, defaults={"timezone": "Pacific/Kiritimati"})
     page = mic_browser.new_page()
     start_recording(page, live_server.url, project)
     expect(page.locator("[data-rec-status]")).to_have_text("Recording…")
@@ -110,6 +115,9 @@ def test_it_records_with_the_microphone_and_queues_a_job(live_server, mic_browse
     expect(page.locator("#jobs").get_by_text(NAME)).to_be_visible(timeout=15000)
     job = Job.objects.select_related("media").get()
     assert job.status == JobStatus.QUEUED and NAME.fullmatch(job.media.original_name)
+    named = datetime.strptime(job.media.original_name[len("Recording "):-len(".webm")], "%Y-%m-%d %H-%M")
+    there = datetime.now(ZoneInfo("Pacific/Kiritimati")).replace(tzinfo=None)
+    assert abs(there - named) < timedelta(minutes=3), (named, there)
     assert job.media.codec == "opus" and job.media.duration == pytest.approx(3.0, abs=1.0)
 
 

@@ -21,9 +21,19 @@
     return "webm";
   }
 
-  function fileName(prefix, type, when) {
-    return prefix + " " + when.getFullYear() + "-" + two(when.getMonth() + 1) + "-" + two(when.getDate()) + " " +
-      two(when.getHours()) + "-" + two(when.getMinutes()) + "." + extension(type);
+  // The date and time in the person's time zone (their setting, which the page carries), not the browser's.
+  function fileName(prefix, type, when, zone) {
+    var parts = {};
+    try {
+      new Intl.DateTimeFormat("en-CA", {timeZone: zone || undefined, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23"}).formatToParts(when).forEach(function (p) {
+        parts[p.type] = p.value;
+      });
+    } catch (e) {  // an unknown zone: the browser's own
+      return fileName(prefix, type, when, "");
+    }
+    return prefix + " " + parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + "-" + parts.minute +
+      "." + extension(type);
   }
 
   function init(box) {
@@ -82,7 +92,7 @@
     function finish() {
       var type = (recorder && recorder.mimeType) || "audio/webm";
       var blob = new Blob(chunks, { type: type.split(";")[0] });
-      var name = fileName(msg.msgName, type, begun);
+      var name = fileName(msg.msgName, type, begun, msg.timeZone);
       reset();
       status.textContent = "";
       if (!keep || !blob.size || !input) return;
