@@ -41,7 +41,10 @@ def _start_token(pid: int) -> str | None:
     except OSError:
         return None
     # pid (comm) state ppid ...: comm may hold spaces; starttime is the 20th field after it
-    return f"{stat.rsplit(')', 1)[1].split()[19]}.{_boot_id()}"
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):  # ended, not yet waited for by its parent
+        return None
+    return f"{fields[19]}.{_boot_id()}"
 
 
 def worker_name() -> str:
