@@ -83,7 +83,8 @@ def test_it_runs_the_jobs_of_a_lost_batch_alone_and_charges_only_a_job_lost_alon
     Job.objects.update(heartbeat_at=timezone.now() - timedelta(hours=1))
     assert jobs_reap_stale().requeued == 3
     assert all(lost_and_charged(job) == (JobStatus.QUEUED, 1, True, 3) for job in jobs)
-    # A prefetch never takes them; a worker holding nothing takes one at a time.
+    # A prefetch never takes them, nor a job behind them; a worker holding nothing takes one at a time.
+    make_job(project, alice, name="later.wav")
     assert jobs_claim_batch(worker="w", max_jobs=16, max_seconds=900, solo_ok=False) == []
     alone = jobs_claim_batch(worker="w", max_jobs=16, max_seconds=900)
     assert [job.pk for job in alone] == [jobs[0].pk]

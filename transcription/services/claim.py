@@ -159,9 +159,10 @@ def jobs_claim_batch(*, worker: str, max_jobs: int, max_seconds: float, solo_ok:
     to ``max_jobs`` jobs and ``max_seconds`` of audio (a longer job runs
     alone), all with the same engine options as the first. A job marked
     ``run_alone`` is claimed only as a batch of its own, and only when
-    ``solo_ok`` (the worker holds nothing else: not for a prefetch), so if it
-    crashes the worker no other job is lost with it. Returns them in claim
-    order; [] only when nothing that may be claimed is queued."""
+    ``solo_ok`` (the worker holds nothing else: not for a prefetch, which
+    claims nothing when such a job is next), so if it crashes the worker no
+    other job is lost with it. Returns them in claim order; [] when nothing
+    that may be claimed is queued."""
     skip_locked = connection.features.has_select_for_update_skip_locked
     batch = uuid.uuid4().hex
     for attempt in range(CLAIM_TRIES):
@@ -176,7 +177,9 @@ def jobs_claim_batch(*, worker: str, max_jobs: int, max_seconds: float, solo_ok:
         for scanned, w in enumerate(fair_order(waiting, recent_service(now=now))):
             if claimed and scanned >= 4 * max_jobs:
                 break  # look ahead a little for compatible jobs, not through the whole queue
-            if w.alone and (claimed or not solo_ok):
+            if w.alone and not claimed and not solo_ok:
+                return []  # its turn: it waits for a worker holding nothing, not behind later jobs
+            if w.alone and claimed:
                 continue
             wkey = batch_key(project_hotwords=hotwords.get(w.project, []), options=w.options)
             if key is not None and wkey != key:
@@ -189,8 +192,6 @@ def jobs_claim_batch(*, worker: str, max_jobs: int, max_seconds: float, solo_ok:
                 seconds += w.seconds
                 if w.alone or len(claimed) >= max_jobs or seconds >= max_seconds:
                     break
-        if not claimed and not solo_ok and all(w.alone for w in waiting):
-            return []  # only jobs that must run alone wait: they are for a worker holding nothing
         if claimed:
             jobs = Job.objects.select_related("media", "project", "created_by").in_bulk(claimed)
             return [jobs[pk] for pk in claimed]
