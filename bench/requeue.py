@@ -184,7 +184,8 @@ def main() -> None:
              f"Machine: {os.cpu_count()} cores, shared with other work (not quiet); load average "
              f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min) at the start, "
              f"{end[0]:.1f} / {end[1]:.1f} / {end[2]:.1f} at the end", "",
-             f"The killed worker held {lost} jobs (its batch, and the prefetched one if it had claimed it yet) in the rounds.", "",
+             f"The killed worker held {lost} jobs (its batch, and the prefetched one if it had claimed it yet) "
+             "in the rounds.", "",
              "| measured | seconds, per round |", "|---|---|",
              f"| worker SIGKILLed → its jobs requeued | {col('requeued')} |",
              f"| worker SIGKILLed → the first of its jobs claimed again | {col('first_reclaimed')} |",
