@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: run test bench bench-batching bench-queue bench-pages bench-nodes lint setup
+.PHONY: run test bench bench-batching bench-queue bench-pages bench-nodes bench-requeue lint setup
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -61,3 +61,8 @@ bench-pages: $(VENV)/.requirements-dev
 # Jobs per minute with 1, 2 and 3 worker nodes (PostgreSQL at DATABASE_URL, Redis at REDIS_URL).
 bench-nodes: $(VENV)/.requirements-dev
 	$(PY) bench/nodes.py --record
+
+# SIGKILL of a worker, and of a whole cluster, to its jobs claimed again (SQLite; PostgreSQL and Redis
+# when DATABASE_URL and REDIS_URL are set).
+bench-requeue: $(VENV)/.requirements-dev
+	$(PY) bench/requeue.py --record

@@ -393,7 +393,9 @@ os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 # --- jobs ------------------------------------------------------------------
 JOB_MAX_ATTEMPTS = envint("JOB_MAX_ATTEMPTS", 3)
 JOB_HEARTBEAT_SECONDS = envint("JOB_HEARTBEAT_SECONDS", 5)
-JOB_STALE_SECONDS = envint("JOB_STALE_SECONDS", 60)
+# A worker of another node (or a hung one) is given up after this long without a heartbeat: four
+# missed beats. A dead worker process of this node is known at once (services/worker_names.py).
+JOB_STALE_SECONDS = envint("JOB_STALE_SECONDS", 4 * JOB_HEARTBEAT_SECONDS)
 # Fair share: recent service is the audio of jobs started in this window, plus those running.
 QUEUE_FAIR_WINDOW_SECONDS = envint("QUEUE_FAIR_WINDOW_SECONDS", 3600)
 # With at least this many jobs queued, queue positions and ETAs are worked out once per

@@ -17,7 +17,7 @@ import pytest
 
 from tests.asr_fixtures import tiny_env
 from tests.queue_support import broker_purge, outgoing_purge
-from transcription.models import Job
+from transcription.models import Job, JobAttempt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,3 +90,12 @@ def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, cluste
                         f"{list(Job.objects.values_list('status', 'stage', 'progress', 'error'))[:20]}\n"
                         f"{cluster.tail()}")
         time.sleep(0.1)
+
+
+def claimed_again(workers: set[str]) -> bool:
+    """Every attempt of these (killed) workers has ended as lost, and its job was claimed again."""
+    held = JobAttempt.objects.filter(worker__in=workers)
+    if held.filter(ended_at__isnull=True).exists():
+        return False
+    lost = list(held.filter(outcome="lost").values_list("job_id", "number"))
+    return bool(lost) and all(JobAttempt.objects.filter(job_id=job, number__gt=n).exists() for job, n in lost)

@@ -21,3 +21,7 @@ from portal.settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# Test-only hook (transcription/services/worker.py, _test_crash_hook): a worker that starts decoding a
+# file whose name contains this kills itself, as an out-of-memory kill would. Empty: inert.
+TEST_CRASH_ON_FILE_NAME = os.getenv("TEST_CRASH_ON_FILE_NAME", "")

@@ -10,7 +10,9 @@ values. It imports no models, so models.py can build on it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -183,6 +185,52 @@ def is_stale(job: Any, now: datetime) -> bool:
     return is_running(job) and (last is None or last < stale_cutoff(now))
 
 
+# --- what ends an attempt ---------------------------------------------------------------------------
+
+class Then(StrEnum):
+    """Where a job goes when an attempt ends without a result."""
+
+    REQUEUED = "requeued"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Where a job goes when an attempt ends without a result, and what the attempt log records.
+    ``charged``: the attempt counts against max_attempts; ``alone``: until it ends, the job runs in a
+    batch of its own."""
+
+    then: Then
+    outcome: Outcome
+    charged: bool = True
+    alone: bool = False
+
+
+def attempt_ending(*, lost: bool, attempts: int, max_attempts: int, run_alone: bool, cancel_requested: bool,
+                   transient: bool = False) -> Ending:
+    """The one rule for an attempt that ends without a result, used by the worker (job_fail, and its
+    hand-back after an error around a batch) and the reaper alike.
+
+    - A cancel the user asked for is honoured (CANCELLED), whoever ends the attempt.
+    - ``lost``: the worker died, stopped responding, or failed around the batch rather than on one
+      job. Nobody can tell which of the jobs it held was to blame, so the attempt counts only for a
+      job that was running alone (``run_alone``); the others go back to the queue uncharged, each to
+      run alone next. A job that is charged goes back while attempts remain, else fails (LOST).
+    - Otherwise the job's own error: a transient one requeues it while attempts remain (REQUEUED),
+      else, or when permanent, it fails (FAILED).
+    """
+    if cancel_requested:
+        return Ending(Then.CANCELLED, Outcome.CANCELLED)
+    if lost:
+        if not run_alone:
+            return Ending(Then.REQUEUED, Outcome.LOST, charged=False, alone=True)
+        return Ending(Then.REQUEUED if attempts < max_attempts else Then.FAILED, Outcome.LOST, alone=True)
+    if transient and attempts < max_attempts:
+        return Ending(Then.REQUEUED, Outcome.REQUEUED, alone=run_alone)
+    return Ending(Then.FAILED, Outcome.FAILED)
+
+
 # --- transitions: each a conditional UPDATE that only moves rows in its source states --------------
 # They return how many rows moved: of two parties racing for a job, exactly one sees 1.
 
@@ -215,12 +263,18 @@ def fail(qs: QuerySet, *, now: datetime, error: str, traceback: str = "", not_se
     })
 
 
-def requeue(qs: QuerySet, *, error: str, traceback: str = "") -> int:
-    """running → queued (interrupted or a transient error). queued_at is kept:
-    an interrupted job keeps its place by age."""
+def requeue(qs: QuerySet, *, error: str, traceback: str = "", ending: Ending | None = None) -> int:
+    """running → queued (a lost attempt or a transient error). queued_at is kept:
+    the job keeps its place by age. An ``ending`` that is not charged gives the
+    attempt back; one that says ``alone`` marks the job to run alone."""
+    extra: dict[str, Any] = {}
+    if ending is not None and not ending.charged:
+        extra["max_attempts"] = F("max_attempts") + 1
+    if ending is not None and ending.alone:
+        extra["run_alone"] = True
     return _move(qs, (JobStatus.RUNNING,), {
         "status": JobStatus.QUEUED, "worker": "", "heartbeat_at": None, "started_at": None, "progress": 0,
-        "stage": "", "error": error, "traceback": traceback,
+        "stage": "", "error": error, "traceback": traceback, **extra,
     })
 
 
@@ -257,5 +311,5 @@ def retry(qs: QuerySet, *, now: datetime) -> int:
     return _move(qs.filter(transcript__isnull=True), RETRYABLE, {
         "status": JobStatus.QUEUED, "progress": 0, "stage": "", "error": "", "traceback": "", "not_set_up": False,
         "cancel_requested": False, "worker": "", "heartbeat_at": None, "started_at": None, "finished_at": None,
-        "queued_at": now, "max_attempts": F("attempts") + settings.JOB_MAX_ATTEMPTS,
+        "queued_at": now, "max_attempts": F("attempts") + settings.JOB_MAX_ATTEMPTS, "run_alone": False,
     })

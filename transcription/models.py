@@ -85,6 +85,9 @@ class Job(models.Model):
     # plain message in `error`, staff the operator's details in `traceback`.
     not_set_up = models.BooleanField(default=False)
     cancel_requested = models.BooleanField(default=False)
+    # A worker was lost while holding this job with others: until it ends, it runs in a batch of its own,
+    # so a crash is charged to the job that caused it (job_states.attempt_ending).
+    run_alone = models.BooleanField(default=False)
     worker = models.CharField(max_length=128, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -16,8 +16,6 @@ claimer holds is skipped (SKIP LOCKED) rather than waited for.
 from __future__ import annotations
 
 import heapq
-import os
-import socket
 import time
 import uuid
 from collections import defaultdict
@@ -42,10 +40,6 @@ MIN_JOB_SECONDS = 1.0
 CLAIM_TRIES = 10
 
 
-def worker_name() -> str:
-    return f"{settings.NODE_NAME or socket.gethostname()}:{os.getpid()}"
-
-
 @dataclass(slots=True)
 class Waiting:
     """A queued job as the scheduler sees it. ``rank`` is its age among the
@@ -59,6 +53,7 @@ class Waiting:
     rank: int
     project: Any = None
     options: dict[str, Any] | None = None
+    alone: bool = False  # its last batch was lost: it runs in a batch of its own (job_states.attempt_ending)
 
     @property
     def cost(self) -> float:
@@ -76,9 +71,10 @@ def waiting_jobs(*, for_claim: bool = False) -> list[Waiting]:
         rows = qs.values_list("pk", "priority", "team_key", "created_by_id", "media__duration")
         return [Waiting(pk, priority, team, user, seconds or 0.0, rank)
                 for rank, (pk, priority, team, user, seconds) in enumerate(rows)]
-    rows = qs.values_list("pk", "priority", "team_key", "created_by_id", "media__duration", "project_id", "options")
-    return [Waiting(pk, priority, team, user, seconds or 0.0, rank, project, options or {})
-            for rank, (pk, priority, team, user, seconds, project, options) in enumerate(rows)]
+    rows = qs.values_list("pk", "priority", "team_key", "created_by_id", "media__duration", "project_id", "options",
+                          "run_alone")
+    return [Waiting(pk, priority, team, user, seconds or 0.0, rank, project, options or {}, alone)
+            for rank, (pk, priority, team, user, seconds, project, options, alone) in enumerate(rows)]
 
 
 @dataclass
@@ -158,11 +154,15 @@ def _claim_one(pk: Any, *, worker: str, batch: str, now: datetime, skip_locked: 
     return True
 
 
-def jobs_claim_batch(*, worker: str, max_jobs: int, max_seconds: float) -> list[Job]:
+def jobs_claim_batch(*, worker: str, max_jobs: int, max_seconds: float, solo_ok: bool = True) -> list[Job]:
     """Claim the next jobs in fair order that can share one engine call: up
     to ``max_jobs`` jobs and ``max_seconds`` of audio (a longer job runs
-    alone), all with the same engine options as the first. Returns them in
-    claim order; [] only when nothing is queued."""
+    alone), all with the same engine options as the first. A job marked
+    ``run_alone`` is claimed only as a batch of its own, and only when
+    ``solo_ok`` (the worker holds nothing else: not for a prefetch, which
+    claims nothing when such a job is next), so if it crashes the worker no
+    other job is lost with it. Returns them in claim order; [] when nothing
+    that may be claimed is queued."""
     skip_locked = connection.features.has_select_for_update_skip_locked
     batch = uuid.uuid4().hex
     for attempt in range(CLAIM_TRIES):
@@ -177,6 +177,10 @@ def jobs_claim_batch(*, worker: str, max_jobs: int, max_seconds: float) -> list[
         for scanned, w in enumerate(fair_order(waiting, recent_service(now=now))):
             if claimed and scanned >= 4 * max_jobs:
                 break  # look ahead a little for compatible jobs, not through the whole queue
+            if w.alone and not claimed and not solo_ok:
+                return []  # its turn: it waits for a worker holding nothing, not behind later jobs
+            if w.alone and claimed:
+                continue
             wkey = batch_key(project_hotwords=hotwords.get(w.project, []), options=w.options)
             if key is not None and wkey != key:
                 continue
@@ -186,13 +190,18 @@ def jobs_claim_batch(*, worker: str, max_jobs: int, max_seconds: float) -> list[
                 claimed.append(w.pk)
                 key = wkey
                 seconds += w.seconds
-                if len(claimed) >= max_jobs or seconds >= max_seconds:
+                if w.alone or len(claimed) >= max_jobs or seconds >= max_seconds:
                     break
         if claimed:
             jobs = Job.objects.select_related("media", "project", "created_by").in_bulk(claimed)
             return [jobs[pk] for pk in claimed]
         time.sleep(0.02 * (attempt + 1))  # every candidate was taken by a concurrent claimer
     return []
+
+
+def alone_waiting() -> bool:
+    """A job that must run alone is queued (a prefetch does not claim those)."""
+    return Job.objects.filter(job_states.q_status(JobStatus.QUEUED), run_alone=True).exists()
 
 
 def _project_hotwords(projects: set[Any]) -> dict[Any, list[str]]:

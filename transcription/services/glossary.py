@@ -14,6 +14,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+import jieba
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.html import escape
@@ -148,9 +149,7 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
 def _widen_cjk(before: str, after: str, i1: int, i2: int, j1: int, j2: int) -> tuple[int, int, int, int]:
     """Grow a change in Chinese text to the whole words around it (张经理 → 王经理, not 张 → 王):
     the words of the new text, found by jieba, and the same context on the old side."""
-    import jieba  # loads its dictionary on first use: only edits that touch Chinese pay for it
-
-    jieba.setLogLevel(logging.WARNING)
+    jieba.setLogLevel(logging.WARNING)  # its dictionary loads on first use: only edits touching Chinese pay for it
     for _word, start, end in jieba.tokenize(after):
         if start < j1 < end or (start == j1 and end > j1):
             i1, j1 = i1 - (j1 - start), start

@@ -52,6 +52,11 @@ class Heartbeats(threading.Thread):
         for job_id in job_ids:
             self._beat(job_id)
 
+    def held(self) -> list[tuple[Any, int]]:
+        """(job id, attempt) of every job held now."""
+        with self._lock:
+            return [(job_id, held.attempt) for job_id, held in self._held.items()]
+
     def release(self, job_id: Any) -> None:
         with self._lock:
             self._held.pop(job_id, None)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from transcription import job_states
-from transcription.job_states import JobStatus, Outcome
+from transcription.job_states import JobStatus, Outcome, Then
 from transcription.models import Job, JobAttempt, Segment, SpeakerEmbeddings, Transcript
 from transcription.services.itn import segment_digits
 from transcription.services.job_options import job_speakers
@@ -134,9 +134,10 @@ def job_cancelled_by_worker(*, job_id: Any, worker: str, attempt: int) -> Outcom
 def job_fail(*, job_id: Any, worker: str, attempt: int, error: str, traceback: str = "",
              transient: bool = False, not_set_up: bool = False) -> Outcome | None:
     """A permanent error fails the job at once; a transient one puts it back
-    in the queue while attempts remain. ``not_set_up``: the deployment cannot
-    load its models; ``error`` is then the operator's details, kept for staff,
-    and the team (emails and webhooks included) sees a plain message."""
+    in the queue while attempts remain (job_states.attempt_ending). ``not_set_up``:
+    the deployment cannot load its models; ``error`` is then the operator's
+    details, kept for staff, and the team (emails and webhooks included) sees a
+    plain message."""
     now = timezone.now()
     if not_set_up:
         error, traceback, transient = str(job_states.NOT_SET_UP_MESSAGE), error, False
@@ -145,21 +146,95 @@ def job_fail(*, job_id: Any, worker: str, attempt: int, error: str, traceback: s
         if job is None:
             return None
         row = Job.objects.filter(pk=job.pk)
-        if job.cancel_requested:
-            outcome = _stop(job, now=now)
-        elif transient and job.attempts < job.max_attempts:
-            job_states.requeue(row, traceback=traceback, error=_(
+        ending = job_states.attempt_ending(lost=False, transient=transient, attempts=job.attempts,
+                                           max_attempts=job.max_attempts, run_alone=job.run_alone,
+                                           cancel_requested=job.cancel_requested)
+        if ending.then is Then.CANCELLED:
+            _stop(job, now=now)
+            after_finish(job.pk)
+            return ending.outcome
+        if ending.then is Then.REQUEUED:
+            job_states.requeue(row, traceback=traceback, ending=ending, error=_(
                 "Attempt %(n)d of %(max)d failed: %(error)s The job is back in the queue.") % {
                 "n": job.attempts, "max": job.max_attempts, "error": error})
-            attempt_end(job, Outcome.REQUEUED, error, now=now)
+            attempt_end(job, ending.outcome, error, now=now)
             job_enqueue_wakeup()
-            return Outcome.REQUEUED
-        else:
-            job_states.fail(row, now=now, error=error, traceback=traceback, not_set_up=not_set_up)
-            attempt_end(job, Outcome.FAILED, error, now=now)
-            outcome = Outcome.FAILED
+            return ending.outcome
+        job_states.fail(row, now=now, error=error, traceback=traceback, not_set_up=not_set_up)
+        attempt_end(job, ending.outcome, error, now=now)
         after_finish(job.pk)
-    return outcome
+    return ending.outcome
+
+
+class Loss(StrEnum):
+    """Why a worker lost the jobs it held."""
+
+    GONE = "gone"  # its process ended (seen on its own node)
+    SILENT = "silent"  # its heartbeat went stale (a node lost, a process hung)
+    ERROR = "error"  # an error around a batch, not on one job: the worker hands the batch back
+
+
+def _loss_text(why: Loss) -> str:
+    return {
+        Loss.GONE: _("The worker process ended unexpectedly"),
+        Loss.SILENT: _("The worker stopped responding"),
+        Loss.ERROR: _("The worker hit an internal error"),
+    }[why]
+
+
+def _crashes_message(job: Job) -> str:
+    """The job crashed its worker every time it ran alone: name the likely cause."""
+    minutes = round((job.media.duration or 0) / 60)
+    megabytes = round((job.media.size or 0) / 1_000_000)
+    return _("The worker stopped %(n)d times while transcribing this file, the last times with no other file "
+             "beside it, so it was given up. The likely cause is its length (%(minutes)d min of audio, %(mb)d MB): "
+             "transcribing it needs more memory than the worker has. Splitting it into shorter files should "
+             "help.") % {"n": job.attempts, "minutes": minutes, "mb": megabytes}
+
+
+def job_lost(*, job: Job, guard: QuerySet[Job], why: Loss, now: datetime | None = None) -> job_states.Ending | None:
+    """End an attempt whose worker lost it (job_states.attempt_ending, ``lost``). ``guard`` selects the job
+    only while it is still in the lost attempt (status, worker, attempt, and for the reaper an unchanged
+    heartbeat); None when it no longer is."""
+    now = now or timezone.now()
+    ending = job_states.attempt_ending(lost=True, attempts=job.attempts, max_attempts=job.max_attempts,
+                                       run_alone=job.run_alone, cancel_requested=job.cancel_requested)
+    what = _loss_text(why)
+    note = _("%(what)s (attempt %(n)d of %(max)d).") % {"what": what, "n": job.attempts, "max": job.max_attempts}
+    with transaction.atomic():
+        if ending.then is Then.CANCELLED:
+            done = job_states.stop(guard, now=now)
+        elif ending.then is Then.FAILED:
+            done = job_states.fail(guard, now=now, error=_crashes_message(job))
+        elif ending.charged:
+            done = job_states.requeue(guard, ending=ending, error=note + " " + _("The job is back in the queue."))
+        else:
+            note = _("%(what)s while this file shared its batch with others; it runs again on its own, "
+                     "and this does not count as an attempt.") % {"what": what}
+            done = job_states.requeue(guard, ending=ending, error=note)
+        if not done:
+            return None
+        attempt_end(job, ending.outcome, note, now=now)
+        if ending.then is Then.REQUEUED:
+            job_enqueue_wakeup()
+        else:
+            after_finish(job.pk)
+    return ending
+
+
+def jobs_abandon(*, worker: str, held: list[tuple[Any, int]]) -> int:
+    """An error escaped the worker's handling of a batch (between claim and result): hand every job
+    it still holds back at once, as lost, rather than leave them for the reaper. ``held``: (job id,
+    attempt) pairs."""
+    ended = 0
+    for job_id, attempt in held:
+        guard = _owned(job_id, worker, attempt)
+        job = guard.select_related("media").first()
+        if job is not None and job_lost(job=job, guard=guard, why=Loss.ERROR) is not None:
+            ended += 1
+    if ended:
+        log.warning("worker %s handed %d job(s) back after an error", worker, ended)
+    return ended
 
 
 def jobs_hand_back(*, worker: str) -> int:

@@ -1,6 +1,12 @@
 """Housekeeping for jobs whose worker died: the reaper requeues a running
-job whose heartbeat went stale (or fails it once its attempts are used up),
-and a lost wake-up is made up for when jobs wait while nothing runs."""
+job whose worker is gone — at once when it was a process of this node
+(worker_names.worker_gone), after JOB_STALE_SECONDS without a heartbeat
+otherwise (a lost node, a hung process) — or fails it once a job running
+alone has crashed its worker too often (job_states.attempt_ending); a lost
+wake-up is made up for when jobs wait while nothing runs.
+
+It runs on a timer in every worker process (worker_process), as soon as a
+worker process starts, and on a django-q2 schedule."""
 
 from __future__ import annotations
 
@@ -8,15 +14,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from transcription import job_states
-from transcription.job_states import JobStatus, Outcome
+from transcription.job_states import JobStatus
 from transcription.models import Job
-from transcription.services.job_lifecycle import after_finish, attempt_end
-from transcription.services.wakeups import job_enqueue_wakeup, wakeups_send
+from transcription.services.job_lifecycle import Loss, job_lost
+from transcription.services.wakeups import wakeups_send
+from transcription.services.worker_names import node_prefix, worker_gone
 
 log = logging.getLogger(__name__)
 
@@ -29,38 +35,30 @@ class ReapResult:
 
 
 def jobs_reap_stale(*, now: datetime | None = None) -> ReapResult:
-    """Requeue running jobs whose worker stopped sending heartbeats, or fail
-    them once they have used all their attempts."""
+    """End the attempts of running jobs whose worker is gone: a process of
+    this node that has ended, or any worker whose heartbeat went stale."""
     now = now or timezone.now()
-    stale = Job.objects.filter(job_states.q_stale(now))
+    candidates = Job.objects.filter(job_states.q_stale(now) | (
+        job_states.q_status(JobStatus.RUNNING) & Q(worker__startswith=node_prefix())))
     result = ReapResult()
-    for job in stale.only("pk", "worker", "attempts", "max_attempts", "heartbeat_at", "cancel_requested"):
-        lost = _("The worker stopped responding (attempt %(n)d of %(max)d).") % {
-            "n": job.attempts, "max": job.max_attempts}
-        with transaction.atomic():
-            # Unchanged heartbeat in the WHERE: a worker that beat meanwhile keeps its job.
-            still_stale = Job.objects.filter(pk=job.pk, worker=job.worker, attempts=job.attempts,
-                                             heartbeat_at=job.heartbeat_at)
-            if job.cancel_requested:
-                done = job_states.stop(still_stale, now=now)
-                counter = "cancelled"
-            elif job.attempts < job.max_attempts:
-                done = job_states.requeue(still_stale, error=lost + " " + _("The job is back in the queue."))
-                counter = "requeued"
-            else:
-                done = job_states.fail(still_stale, now=now, error=_(
-                    "The worker stopped responding %(n)d times; giving up. "
-                    "The file may be too long or too large for the worker's memory.") % {"n": job.attempts})
-                counter = "failed"
-            if not done:
-                continue
-            attempt_end(job, Outcome.LOST, lost, now=now)
-            setattr(result, counter, getattr(result, counter) + 1)
-            if counter == "requeued":
-                job_enqueue_wakeup()
-            else:
-                after_finish(job.pk)
-        log.warning("reaped stale job %s from %s: %s", job.pk, job.worker, counter)
+    for job in candidates.select_related("media").only(
+            "pk", "status", "worker", "attempts", "max_attempts", "heartbeat_at", "started_at", "cancel_requested",
+            "run_alone", "media__duration", "media__size"):
+        if job_states.is_stale(job, now):
+            why = Loss.SILENT
+        elif worker_gone(job.worker):
+            why = Loss.GONE
+        else:
+            continue
+        # Unchanged heartbeat in the WHERE: a worker that beat meanwhile keeps its job.
+        guard = Job.objects.filter(pk=job.pk, worker=job.worker, attempts=job.attempts, heartbeat_at=job.heartbeat_at)
+        ending = job_lost(job=job, guard=guard, why=why, now=now)
+        if ending is None:
+            continue
+        counter = ending.then.value
+        setattr(result, counter, getattr(result, counter) + 1)
+        log.warning("reaped job %s from %s (%s): %s%s", job.pk, job.worker, why, counter,
+                    "" if ending.charged else ", not charged, to run alone")
     return result
 
 

@@ -24,9 +24,9 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,11 +42,10 @@ from transcription.asr.engine import Cancelled, EngineConfigError, EngineError, 
 from transcription.job_states import Outcome, Stage
 from transcription.models import Job, MediaFile
 from transcription.services import job_lifecycle
-from transcription.services.claim import jobs_claim_batch
+from transcription.services.claim import alone_waiting, jobs_claim_batch
 from transcription.services.heartbeats import Heartbeats
 from transcription.services.job_lifecycle import Beat
 from transcription.services.job_options import job_hotwords, job_preset, job_speakers
-from transcription.services.reaper import jobs_reap_stale
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +90,15 @@ def scratch_file() -> Iterator[tuple[Any, str]]:
             return
     with tempfile.NamedTemporaryFile(prefix="job-", suffix=".media", dir=settings.SCRATCH_DIR) as named:
         yield named, named.name
+
+
+def _test_crash_hook(job: Job) -> None:
+    """Test-only: tests/settings.py sets TEST_CRASH_ON_FILE_NAME (from the environment) so a cluster
+    test can make a "poison" file kill its worker the way an out-of-memory kill would. The portal's
+    settings never define it, so this does nothing in a deployment."""
+    poison = getattr(settings, "TEST_CRASH_ON_FILE_NAME", "")
+    if poison and poison in job.media.original_name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -155,6 +163,7 @@ class BatchRunner:
             try:
                 with media_local_path(job.media) as path:
                     self.beats.set(job.pk, stage=Stage.DECODING, progress=2)
+                    _test_crash_hook(job)
                     audio = decode(path)
             except FileNotFoundError:
                 self._fail(job, _("The uploaded file is missing from storage; please upload it again."),
@@ -265,39 +274,22 @@ class _Prefetch(threading.Thread):
         return self.jobs, self.ready
 
 
-class _Housekeeping:
-    """Reaping stale jobs, at most once per heartbeat interval."""
-
-    def __init__(self) -> None:
-        self.due = 0.0
-
-    def __call__(self) -> None:
-        if time.monotonic() < self.due:
-            return
-        self.due = time.monotonic() + settings.JOB_HEARTBEAT_SECONDS
-        try:
-            jobs_reap_stale()
-        except Exception:  # housekeeping must never stop the worker
-            log.exception("worker housekeeping failed")
-
-
-housekeeping = _Housekeeping()
-
-
 def worker_drain(*, worker: str, should_stop: Callable[[], bool] = lambda: False, batch_jobs: int | None = None,
                  batch_seconds: float | None = None, prefetch: bool | None = None) -> int:
     """Claim and run batches until nothing is queued or ``should_stop()``;
     returns how many jobs were claimed. Jobs claimed but not started when
-    told to stop are handed back to the queue."""
+    told to stop are handed back to the queue; an error around a batch hands
+    back every job held at once (job_lifecycle.jobs_abandon) and is raised.
+    Nothing is prefetched while a job that must run alone is held."""
     batch_jobs = batch_jobs or settings.ASR_BATCH_JOBS
     batch_seconds = batch_seconds or settings.ASR_BATCH_AUDIO_SECONDS
     prefetch = settings.ASR_PREFETCH if prefetch is None else prefetch
 
-    def claim() -> list[Job]:
+    def claim(*, solo_ok: bool = True) -> list[Job]:
         with _claiming:
             if should_stop():
                 return []
-            jobs = jobs_claim_batch(worker=worker, max_jobs=batch_jobs, max_seconds=batch_seconds)
+            jobs = jobs_claim_batch(worker=worker, max_jobs=batch_jobs, max_seconds=batch_seconds, solo_ok=solo_ok)
         runner.beats.hold(jobs)
         return jobs
 
@@ -305,31 +297,42 @@ def worker_drain(*, worker: str, should_stop: Callable[[], bool] = lambda: False
     beats.start()
     runner = BatchRunner(worker=worker, beats=beats, stopping=should_stop)
     claimed = 0
+    ahead: _Prefetch | None = None
     try:
-        housekeeping()
         jobs = claim()
         ready = runner.prepare(jobs)
         while jobs:
             claimed += len(jobs)
             if should_stop():
                 break
-            ahead: _Prefetch | None = None
+            ahead = None
 
-            def start_prefetch() -> None:
+            def start_prefetch(alone: bool = any(job.run_alone for job in jobs)) -> None:
                 nonlocal ahead
-                if prefetch and not should_stop():
-                    ahead = _Prefetch(claim, runner)
+                if prefetch and not alone and not should_stop():
+                    ahead = _Prefetch(lambda: claim(solo_ok=False), runner)
                     ahead.start()
 
             runner.recognize(ready, on_model=start_prefetch)
-            housekeeping()
             if ahead is not None:
                 jobs, ready = ahead.result()
+                ahead = None
+                if not jobs and not should_stop() and alone_waiting():  # a prefetch leaves those to a claim
+                    jobs = claim()
+                    ready = runner.prepare(jobs)
             elif should_stop():
                 break
             else:
                 jobs = claim()
                 ready = runner.prepare(jobs)
+    except BaseException:
+        if ahead is not None:
+            ahead.join()  # its claim commits first, so it is handed back with the rest
+        try:
+            job_lifecycle.jobs_abandon(worker=worker, held=beats.held())
+        except Exception:  # the reaper will requeue what could not be handed back
+            log.exception("worker %s could not hand its jobs back after an error", worker)
+        raise
     finally:
         beats.stop()
         if should_stop():
@@ -353,6 +356,9 @@ def jobs_run_claimed(*, jobs: list[Job], worker: str) -> dict[Any, Outcome | Non
     try:
         beats.hold(jobs)
         runner.recognize(runner.prepare(jobs))
+    except BaseException:
+        job_lifecycle.jobs_abandon(worker=worker, held=beats.held())
+        raise
     finally:
         beats.stop()
     return runner.outcomes

@@ -6,6 +6,12 @@ own from the moment it is spawned: it claims work whenever jobs are queued
 a hint that makes it look at once, and a lost or stuck one costs nothing.
 django-q2's own task loop stays free for exports and notifications.
 
+A dead worker is known at once on its node: every worker process, as soon
+as it is spawned (the cluster starting, or django-q2 reincarnating a worker
+that died), requeues the jobs held by workers of this node whose process is
+gone before it claims anything, and then reaps on a timer of its own every
+JOB_HEARTBEAT_SECONDS (services/reaper.py), whatever its drain is doing.
+
 Stopping: on SIGTERM to the worker (a process-group SIGTERM, as supervisors
 send) or when the cluster's main process is told to stop (our ``qcluster``
 command sets a shared event), the worker hands every job it holds back to
@@ -30,8 +36,9 @@ from django.db.utils import DatabaseError
 from transcription import job_states
 from transcription.job_states import JobStatus
 from transcription.models import Job
-from transcription.services.claim import worker_name
-from transcription.services.worker import housekeeping, worker_drain, worker_hand_back
+from transcription.services.reaper import jobs_reap_stale
+from transcription.services.worker import worker_drain, worker_hand_back
+from transcription.services.worker_names import worker_name
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +74,7 @@ def on_worker_spawn(**_kwargs: Any) -> None:
     _stop.clear()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: _stop.set())
     threading.Thread(target=_watch, name="asr-stop-watch", daemon=True).start()
+    threading.Thread(target=_reap_forever, name="asr-reaper", daemon=True).start()
     _drainer = threading.Thread(target=_drain_forever, name="asr-drain", daemon=True)
     _drainer.start()
 
@@ -94,13 +102,29 @@ def _work_waiting() -> bool:
     return Job.objects.filter(job_states.q_status(JobStatus.QUEUED)).exists()
 
 
+def _reap() -> None:
+    try:
+        close_old_connections()
+        jobs_reap_stale()
+    except Exception:  # reaping must never stop the worker; the next round tries again
+        log.exception("reaping jobs of dead workers failed")
+
+
+def _reap_forever() -> None:
+    while not stopping():
+        _stop.wait(settings.JOB_HEARTBEAT_SECONDS)
+        if not stopping():
+            _reap()
+    connection.close()
+
+
 def _drain_forever() -> None:
     worker = worker_name()
     log.info("ASR worker %s draining the queue", worker)
+    _reap()  # a sibling that just died (this process may be its reincarnation): its jobs first
     while not stopping():
         try:
             close_old_connections()
-            housekeeping()
             if _work_waiting():
                 worker_drain(worker=worker, should_stop=stopping)
         except DatabaseError:
