@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import re
@@ -232,6 +233,14 @@ def concurrent(base: str, session_key: str, urls: dict[str, str], clients: int, 
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # the resends are counted instead
+    resent = []
+
+    class Resend(Retry):
+        def increment(self, *args, **kwargs):
+            resent.append(1)
+            return super().increment(*args, **kwargs)
+
     times: dict[str, list[float]] = {name: [] for name in urls}
     lock = threading.Lock()
 
@@ -239,7 +248,7 @@ def concurrent(base: str, session_key: str, urls: dict[str, str], clients: int, 
         web = http.Session()
         # gunicorn closes an idle kept-alive connection after 2 s, the polling interval: a request
         # sent just then finds it closed, and is sent again on a new one (as browsers do).
-        retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods=["GET"])
+        retry = Resend(total=1, connect=1, read=1, status=0, allowed_methods=["GET"])
         web.mount("http://", HTTPAdapter(max_retries=retry))
         web.cookies.set("sessionid", session_key)
         time.sleep(offset)
@@ -263,7 +272,7 @@ def concurrent(base: str, session_key: str, urls: dict[str, str], clients: int, 
         t.start()
     for t in threads:
         t.join()
-    return {name: percentiles(values) for name, values in times.items()}
+    return {**{name: percentiles(values) for name, values in times.items()}, "resent": len(resent)}
 
 
 def run_one(args: argparse.Namespace) -> dict:
@@ -356,6 +365,8 @@ def report(runs: list[dict], args: argparse.Namespace) -> str:
             line.append("; ".join(ratios) + ("x" if ratios else ""))
         lines.append("| " + " | ".join(line) + " |")
 
+    row("both", "requests sent again (connection closed by the server)",
+        lambda r: f"{r['many']['resent']} back to back, {r['polling']['resent']} polling")
     for page in runs[0]["single"]:
         def of(part: str, *keys: str, page: str = page):
             return lambda r: [r[part][page][k] for k in keys]
