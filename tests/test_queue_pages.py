@@ -3,6 +3,7 @@ project's jobs, and a job's own page with its failure and attempts."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal.models import Membership, Profile, Project, Role, Team
+from tests.api_support import fresh_cache  # noqa: F401
 from tests.conftest import login
 from tests.queue_support import make_job
 from transcription.models import Job, JobStatus, Transcript
@@ -217,3 +219,39 @@ def test_a_page_of_rows_costs_the_same_queries_as_one_row_and_never_reads_transc
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         assert len(queries) == many, url
+
+
+def test_each_list_on_the_queue_pages_is_one_query_with_its_length(project, alice, team, settings):
+    """On PostgreSQL every query is a round trip to another process (milliseconds each on a busy
+    machine), so a list's page and its length come together, and My queue reads the person's role
+    with the rows instead of one more query for their memberships."""
+    settings.QUEUE_SNAPSHOT_MIN_JOBS = 0  # the shared schedule, as with a long queue: not worked out per page
+    settings.QUEUE_SNAPSHOT_SECONDS = 3600  # one window for the whole test
+    for n in range(3):
+        make_job(project, alice, name=f"done-{n}.wav", status=JobStatus.SUCCEEDED, finished_at=timezone.now())
+        make_job(project, alice, name=f"waiting-{n}.wav")
+    client = login(alice)
+    for url, most in (("/queue/", 7), (f"/projects/{project.pk}/", 10)):
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url).content.decode()
+        sql = [q["sql"] for q in queries.captured_queries]
+        assert not [q for q in sql if q.startswith('SELECT COUNT(*) AS "__count"')], url
+        assert len(sql) <= most, (url, sql)
+        assert "done-2.wav" in page and "waiting-2.wav" in page
+    Membership.objects.filter(team=team, user=alice).update(role=Role.VIEWER)
+    assert "/cancel/" not in client.get("/queue/").content.decode()
+
+
+def job_rows(html: str) -> list[str]:
+    return re.findall(r'<tr id="job-[0-9a-f-]+"[^>]*>.*?(clip-\d+)\.wav', html, flags=re.S)
+
+
+@pytest.mark.parametrize(("asked", "shown"), [("2", 2), ("99", 2), ("0", 2), ("-1", 2), ("x", 1), ("²", 1),
+                                              ("1.0", 1), ("", 1)])
+def test_a_page_number_past_the_end_shows_the_last_page_and_a_bad_one_the_first(project, alice, asked, shown):
+    for n in range(30):
+        make_job(project, alice, name=f"clip-{n}.wav", status=JobStatus.SUCCEEDED)
+    page = login(alice).get(f"/projects/{project.pk}/?page={asked}").content.decode()
+    expected = [f"clip-{n}" for n in range(29, -1, -1)][(shown - 1) * 25:shown * 25]
+    assert job_rows(page) == expected

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from portal.models import Membership
@@ -167,5 +167,8 @@ def jobs_for_rows(jobs: QuerySet[Job]) -> QuerySet[Job]:
     return jobs.select_related("media", "project", "transcript").defer(*ROW_DEFERRED)
 
 
-def roles_by_team(*, user: AbstractBaseUser) -> dict[object, Membership]:
-    return {m.team_id: m for m in Membership.objects.filter(user=user)}
+def with_my_role(jobs: QuerySet[Job], *, user: AbstractBaseUser) -> QuerySet[Job]:
+    """Each job with ``my_role``: the user's role in the job's team (None if not a member), in the
+    same query as the rows rather than one more round trip for the user's memberships."""
+    return jobs.annotate(my_role=Subquery(Membership.objects.filter(team_id=OuterRef("project__team_id"), user=user)
+                                          .order_by().values("role")[:1]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from portal.access import get_project_for_user
 from portal.actor import Actor
 from portal.middleware import wants_json
+from portal.pagination import page_with_count
 from transcription import job_states
 from transcription.job_states import JobStatus
 from transcription.services.export_notices import project_exports_unseen
@@ -41,8 +42,10 @@ def _jobs_context(request: HttpRequest, project) -> dict:
         jobs = jobs.filter(job_states.q_status(status))
     else:
         status = ""
-    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_with_count(jobs, JOBS_PER_PAGE, request.GET.get("page"))
     jobs_with_queue_info(page.object_list)
+    counts = project.jobs.aggregate(active=Count("pk", filter=job_states.q_active()),
+                                    failed=Count("pk", filter=job_states.q_status(JobStatus.FAILED)))
     query = request.GET.urlencode()
     return {
         "project": project,
@@ -51,8 +54,8 @@ def _jobs_context(request: HttpRequest, project) -> dict:
         "jobs": page.object_list,
         "status_filter": status,
         "status_choices": JobStatus.choices,
-        "any_active": project.jobs.filter(job_states.q_active()).exists(),
-        "n_failed": project.jobs.filter(job_states.q_status(JobStatus.FAILED)).count(),
+        "any_active": counts["active"] > 0,
+        "n_failed": counts["failed"],
         "poll_query": query,
         "next_url": reverse("project", args=[project.pk]) + (f"?{query}" if query else ""),
     }

@@ -17,11 +17,13 @@ from django.views.decorators.http import require_POST
 
 from portal.actor import Actor
 from portal.middleware import safe_next, wants_json
+from portal.models import Membership
+from portal.pagination import page_with_count
 from transcription import job_states
 from transcription.access import get_job_for_user
 from transcription.models import Job
 from transcription.services.job_actions import job_cancel, job_history, job_retry
-from transcription.services.queue import jobs_for_queue_page, jobs_with_queue_info, queue_schedule, roles_by_team
+from transcription.services.queue import jobs_for_queue_page, jobs_with_queue_info, queue_schedule, with_my_role
 
 ACTIVE_PER_PAGE = 25
 FINISHED_PER_PAGE = 10
@@ -44,14 +46,12 @@ def _queue_context(request: HttpRequest) -> dict:
     order = sorted(rows, key=lambda r: (not job_states.is_running(SimpleNamespace(status=r[1])),
                                         schedule.places.get(r[0], unplaced)[0]))
     active_page = Paginator([r[0] for r in order], ACTIVE_PER_PAGE).get_page(request.GET.get("active"))
-    full = mine.in_bulk(list(active_page.object_list))
+    full = with_my_role(mine, user=request.user).in_bulk(list(active_page.object_list))
     active = jobs_with_queue_info([full[pk] for pk in active_page.object_list if pk in full], schedule=schedule)
-    finished = Paginator(mine.filter(job_states.q_finished()).order_by("-finished_at", "-created_at"),
-                         FINISHED_PER_PAGE).get_page(request.GET.get("page"))
-    roles = roles_by_team(user=request.user)
+    finished = page_with_count(with_my_role(mine.filter(job_states.q_finished()), user=request.user)
+                               .order_by("-finished_at", "-created_at"), FINISHED_PER_PAGE, request.GET.get("page"))
     for job in [*active, *finished.object_list]:
-        membership = roles.get(job.project.team_id)
-        job.can_write = bool(membership and membership.can_write)  # type: ignore[attr-defined]
+        job.can_write = Membership(role=job.my_role).can_write  # type: ignore[attr-defined]
     query = request.GET.urlencode()
     return {"active": active, "active_page": active_page, "finished": finished, "poll_query": query,
             "active_query": _query_without(request, "active"), "finished_query": _query_without(request, "page"),
