@@ -312,7 +312,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes counts failed sign-ins (web, admin, API token) in the database: after
 # LOGIN_FAILURE_LIMIT failures a client is locked out for LOGIN_LOCKOUT_MINUTES (staff can unlock
 # in the admin). LOGIN_LOCKOUT_BY: commas separate alternatives, "+" combines fields.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# LOGIN_ADDRESS_FAILURE_LIMIT failures from one address, whatever the usernames, lock that address
+# out for the same time (password spraying); 0 turns that off.
+AUTHENTICATION_BACKENDS = ["portal.sign_in.SignInBackend", "django.contrib.auth.backends.ModelBackend"]
+LOGIN_ADDRESS_FAILURE_LIMIT = envint("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [
