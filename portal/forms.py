@@ -5,17 +5,36 @@ import zoneinfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.errors import Invalid
+from portal.inputs import text_validator
 from portal.models import Profile, Role, Theme
 from transcription.presets import presets_all, speakers_available
 from transcription.services.itn import ITN_CHOICES
 from transcription.services.job_options import SPEAKER_CHOICES, hotwords_parse, speakers_unavailable_reason
 
 
-class TeamForm(forms.Form):
+class TextRuleMixin:
+    """The input rule (portal.inputs: no NUL or other control characters) on
+    every text field of the form, shown as that field's error."""
+
+    fields: dict[str, forms.Field]
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - Django's form signature
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField) and text_validator not in field.validators:
+                field.validators.append(text_validator)
+
+
+class Form(TextRuleMixin, forms.Form):
+    """The site's forms: Django's, with the input rule."""
+
+
+class TeamForm(Form):
     name = forms.CharField(label=_("Team name"), max_length=100)
 
 
-class ProjectForm(forms.Form):
+class ProjectForm(Form):
     name = forms.CharField(label=_("Project name"), max_length=100)
     hotwords = forms.CharField(
         label=_("Hotwords"),
@@ -42,20 +61,23 @@ class ProjectForm(forms.Form):
             self.fields["speakers"].help_text = speakers_unavailable_reason()
 
     def clean_hotwords(self) -> list[str]:
-        return hotwords_parse(text=self.cleaned_data.get("hotwords", ""))
+        try:
+            return hotwords_parse(text=self.cleaned_data.get("hotwords", ""))
+        except Invalid as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
-class MemberAddForm(forms.Form):
+class MemberAddForm(Form):
     identifier = forms.CharField(label=_("Username or email"), max_length=254)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(Form):
     email = forms.EmailField(label=_("Email"), max_length=254)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
 
 
-class InvitationAcceptForm(forms.Form):
+class InvitationAcceptForm(Form):
     """A new person's account: the email comes from the invitation."""
 
     username = forms.CharField(label=_("Username"), max_length=150,
@@ -72,12 +94,12 @@ class InvitationAcceptForm(forms.Form):
         return data
 
 
-class MemberRoleForm(forms.Form):
+class MemberRoleForm(Form):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class MemberRemoveForm(forms.Form):
+class MemberRemoveForm(Form):
     username = forms.CharField(max_length=150)
 
 
@@ -86,7 +108,7 @@ TIMEZONE_CHOICES = [("", _("Server default"))] + [
 ]
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(TextRuleMixin, forms.ModelForm):
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES, required=False)
     theme = forms.ChoiceField(label=_("Theme"), choices=Theme.choices, required=False, initial=Theme.SYSTEM,
                               help_text=_("System follows your device’s light or dark setting."))
