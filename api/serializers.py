@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -11,7 +12,13 @@ from portal.errors import Invalid
 from portal.inputs import text_validator
 from portal.models import Project, Role, Team
 from transcription.models import Job, JobStatus, ReviewStatus, Segment, Transcript
-from transcription.services.job_options import MAX_HOTWORD_CHARS, MAX_HOTWORDS, hotwords_check, job_speakers
+from transcription.services.job_options import (
+    HOTWORD_PATTERN,
+    MAX_HOTWORD_CHARS,
+    MAX_HOTWORDS,
+    hotwords_check,
+    job_speakers,
+)
 
 
 class StrictCharField(serializers.CharField):
@@ -29,6 +36,24 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class HotwordField(StrictCharField):
+    """One hotword, checked by the hotword rule (with its reasons); the schema states the rule's
+    characters as the pattern."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(max_length=MAX_HOTWORD_CHARS, allow_blank=True, **kwargs)
+        # first: drf-spectacular writes the first pattern it finds into the schema
+        self.validators.insert(0, RegexValidator(HOTWORD_PATTERN))
+
+    def to_internal_value(self, data):  # noqa: ANN001, ANN201 - DRF's signature
+        value = super().to_internal_value(data)
+        try:
+            hotwords_check([value])
+        except Invalid as exc:
+            raise serializers.ValidationError(exc.message) from None
+        return value
 
 
 class StrictUUIDField(serializers.UUIDField):
@@ -86,7 +111,7 @@ class MemberSerializer(serializers.Serializer):
 class ProjectSerializer(StrictModelSerializer):
     team = StrictUUIDField(source="team_id")
     hotwords = serializers.ListField(
-        child=StrictCharField(max_length=MAX_HOTWORD_CHARS, allow_blank=True), required=False,
+        child=HotwordField(), required=False,
         max_length=MAX_HOTWORDS,
         help_text=_("Names and terms the recogniser should favour, without commas or line breaks."),
     )

@@ -19,7 +19,7 @@ from portal.errors import Invalid
 
 # Not an XML 1.0 character (C0 controls but tab, LF and CR; U+FFFE, U+FFFF), plus DEL; and lone
 # surrogates (a JSON body can carry them, UTF-8 cannot).
-_REFUSED = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\ufffe\\uffff"
+REFUSED_CLASS = _REFUSED = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\ufffe\\uffff"
 REFUSED_CHARACTERS = re.compile(f"[{_REFUSED}\\ud800-\\udfff]")
 # The rule as a pattern, so the OpenAPI schema states it (schemathesis then respects it); without
 # the surrogates, which the schema's regex engines cannot write and no generator sends.

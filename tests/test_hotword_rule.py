@@ -68,7 +68,7 @@ def test_the_project_form_says_why_instead_of_cutting(project, alice):
 
 @pytest.mark.parametrize(("hotwords", "message"), [
     (words(201), "Ensure this field has no more than 200 elements."),
-    ([LONG], "Ensure this field has no more than 50 characters."),
+    ([LONG], TOO_LONG),
     (["Para, former"], "The hotword “Para, former” contains a comma or a line break; give each word on its own."),
 ])
 def test_the_api_refuses_what_the_form_refuses(team, alice, hotwords, message):

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.errors import Invalid
-from portal.inputs import text_refused
+from portal.inputs import REFUSED_CLASS, text_refused
 from transcription.presets import presets_all, speakers_available
 
 SPEAKER_COUNTS = tuple(str(n) for n in range(2, 11))
@@ -34,6 +34,8 @@ SPEAKER_CHOICES = (("off", gettext_lazy("Off")), ("auto", gettext_lazy("Detect a
 MAX_HOTWORDS = 200
 MAX_HOTWORD_CHARS = 50
 HOTWORD_SEPARATORS = re.compile(r"[,，\r\n]")
+# One hotword as a pattern, for the API schema: neither a refused character nor a separator.
+HOTWORD_PATTERN = f"^[^{REFUSED_CLASS},，\\r\\n]*$"
 
 
 def hotwords_check(words: Iterable[str]) -> list[str]:
