@@ -19,14 +19,17 @@ from portal.errors import Invalid
 
 # Not an XML 1.0 character (C0 controls but tab, LF and CR; U+FFFE, U+FFFF), plus DEL; and lone
 # surrogates (a JSON body can carry them, UTF-8 cannot).
-REFUSED_CLASS = _REFUSED = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\ufffe\\uffff"
-REFUSED_CHARACTERS = re.compile(f"[{_REFUSED}\\ud800-\\udfff]")
+REFUSED_CLASS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\ufffe\\uffff"
+REFUSED_CHARACTERS = re.compile(f"[{REFUSED_CLASS}\\ud800-\\udfff]")
 # The rule as a pattern, so the OpenAPI schema states it (schemathesis then respects it); without
 # the surrogates, which the schema's regex engines cannot write and no generator sends.
-TEXT_PATTERN = f"^[^{_REFUSED}]*$"
+TEXT_PATTERN = f"^[^{REFUSED_CLASS}]*$"
 
 TEXT_MESSAGE = gettext_lazy("Remove the control characters (such as NUL) from this text; they cannot be stored.")
 
+
+def text_refused(value: str) -> bool:
+    return REFUSED_CHARACTERS.search(value) is not None
 
 
 class TextValidator(RegexValidator):
@@ -42,14 +45,10 @@ class TextValidator(RegexValidator):
 text_validator = TextValidator(TEXT_PATTERN, message=TEXT_MESSAGE, code="control_characters")
 
 
-def text_refused(value: str) -> bool:
-    return REFUSED_CHARACTERS.search(value) is not None
-
-
-def text_check(value: str, *, what: str = "") -> str:
-    """``value`` unchanged, or Invalid naming ``what`` ("Speaker name") when it holds a refused character."""
+def text_check(value: str) -> str:
+    """``value`` unchanged, or Invalid when it holds a refused character (for services)."""
     if text_refused(value):
-        raise Invalid(f"{what}: {TEXT_MESSAGE}" if what else str(TEXT_MESSAGE))
+        raise Invalid(TEXT_MESSAGE)
     return value
 
 
