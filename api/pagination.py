@@ -4,17 +4,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 
-from api.exceptions import BadRequest
-
-
-def _positive(value: str | None, name: str, maximum: int | None = None) -> int | None:
-    if value is None:
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise BadRequest(_("%(name)s must be a whole number from 1.") % {"name": name})
-    if maximum is not None and int(value) > maximum:
-        raise BadRequest(_("%(name)s must be at most %(max)d.") % {"name": name, "max": maximum})
-    return int(value)
+from portal.inputs import whole_number
 
 
 class Pagination(PageNumberPagination):
@@ -25,9 +15,9 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
     def paginate_queryset(self, queryset, request, view=None):  # noqa: ANN001, ANN201 - DRF's signature
-        _positive(request.query_params.get(self.page_query_param), self.page_query_param)
-        _positive(request.query_params.get(self.page_size_query_param), self.page_size_query_param,
-                  self.max_page_size)
+        whole_number(request.query_params.get(self.page_query_param), name=self.page_query_param, minimum=1)
+        whole_number(request.query_params.get(self.page_size_query_param), name=self.page_size_query_param,
+                     minimum=1, maximum=self.max_page_size)
         try:
             return super().paginate_queryset(queryset, request, view)
         except NotFound:

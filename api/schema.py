@@ -1,4 +1,5 @@
-"""OpenAPI description of the token scheme (drf-spectacular extension)."""
+"""OpenAPI: the token scheme (drf-spectacular extension) and answers every
+operation with a body shares (a postprocessing hook)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,16 @@ class TokenScheme(OpenApiAuthenticationExtension):
             "description": 'Token-based authentication: `Authorization: Token <key>`.',
         }
 
+
+
+def document_media_type_errors(result: dict, generator: object, request: object, public: bool) -> dict:
+    """SPECTACULAR_SETTINGS POSTPROCESSING_HOOKS: a body sent without a Content-Type, or in one the
+    operation does not take (JSON to the upload endpoint), is answered 415 with {"detail"}."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("415", {
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "description": "Unsupported Media Type: send the body as one of the types listed.",
+                })
+    return result

@@ -8,9 +8,17 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.errors import Invalid
+from portal.inputs import text_validator
 from portal.models import Project, Role, Team
 from transcription.models import Job, JobStatus, ReviewStatus, Segment, Transcript
-from transcription.services.job_options import job_speakers
+from transcription.services.job_options import (
+    HOTWORD_PATTERN,
+    MAX_HOTWORD_CHARS,
+    MAX_HOTWORDS,
+    hotwords_check,
+    job_speakers,
+)
 
 
 class StrictCharField(serializers.CharField):
@@ -20,13 +28,32 @@ class StrictCharField(serializers.CharField):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        # DRF refuses NUL characters anyway; saying so puts it in the schema (as a pattern).
-        self.validators.append(RegexValidator(r"^[^\x00]*$", message=_("Null characters are not allowed.")))
+        # The input rule of portal.inputs (NUL and other control characters); as a regex
+        # validator it is also in the schema, as a pattern.
+        self.validators.append(text_validator)
 
     def to_internal_value(self, data):  # noqa: ANN001, ANN201 - DRF's signature
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class HotwordField(StrictCharField):
+    """One hotword, checked by the hotword rule (with its reasons); the schema states the rule's
+    characters as the pattern."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(max_length=MAX_HOTWORD_CHARS, allow_blank=True, **kwargs)
+        # first: drf-spectacular writes the first pattern it finds into the schema
+        self.validators.insert(0, RegexValidator(HOTWORD_PATTERN))
+
+    def to_internal_value(self, data):  # noqa: ANN001, ANN201 - DRF's signature
+        value = super().to_internal_value(data)
+        try:
+            hotwords_check([value])
+        except Invalid as exc:
+            raise serializers.ValidationError(exc.message) from None
+        return value
 
 
 class StrictUUIDField(serializers.UUIDField):
@@ -84,14 +111,21 @@ class MemberSerializer(serializers.Serializer):
 class ProjectSerializer(StrictModelSerializer):
     team = StrictUUIDField(source="team_id")
     hotwords = serializers.ListField(
-        child=StrictCharField(max_length=50, allow_blank=True), required=False, max_length=200,
-        help_text=_("Names and terms the recogniser should favour."),
+        child=HotwordField(), required=False,
+        max_length=MAX_HOTWORDS,
+        help_text=_("Names and terms the recogniser should favour, without commas or line breaks."),
     )
 
     class Meta:
         model = Project
         fields = ["id", "team", "name", "hotwords"]
         read_only_fields = ["id"]
+
+    def validate_hotwords(self, value: list[str]) -> list[str]:
+        try:
+            return hotwords_check(value)
+        except Invalid as exc:
+            raise serializers.ValidationError(exc.message) from None
 
 
 class UploadFilesSerializer(serializers.Serializer):
@@ -106,8 +140,8 @@ class UploadFilesSerializer(serializers.Serializer):
                                    help_text=_("A model preset of this server (ASR_PRESETS); default: the project's."))
     speakers = StrictCharField(required=False, allow_blank=True, max_length=8,
                                      help_text=_("off, auto or 2 to 10; default: the project's."))
-    hotwords = StrictCharField(required=False, allow_blank=True, max_length=2000,
-                                     help_text=_("Comma-separated words to favour, added to the project's hotwords."))
+    hotwords = StrictCharField(required=False, allow_blank=True,
+                               help_text=_("Comma-separated words to favour, added to the project's hotwords."))
 
 
 class JobOptionsSerializer(serializers.Serializer):

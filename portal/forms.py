@@ -7,17 +7,36 @@ from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from portal.errors import Invalid
+from portal.inputs import text_validator
 from portal.models import Profile, Role, Theme
 from transcription.presets import presets_all, speakers_available
 from transcription.services.itn import ITN_CHOICES
 from transcription.services.job_options import SPEAKER_CHOICES, hotwords_parse, speakers_unavailable_reason
 
 
-class TeamForm(forms.Form):
+class TextRuleMixin:
+    """The input rule (portal.inputs: no NUL or other control characters) on
+    every text field of the form, shown as that field's error."""
+
+    fields: dict[str, forms.Field]
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - Django's form signature
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField) and text_validator not in field.validators:
+                field.validators.append(text_validator)
+
+
+class Form(TextRuleMixin, forms.Form):
+    """The site's forms: Django's, with the input rule."""
+
+
+class TeamForm(Form):
     name = forms.CharField(label=_("Team name"), max_length=100)
 
 
-class ProjectForm(forms.Form):
+class ProjectForm(Form):
     name = forms.CharField(label=_("Project name"), max_length=100)
     hotwords = forms.CharField(
         label=_("Hotwords"),
@@ -44,20 +63,23 @@ class ProjectForm(forms.Form):
             self.fields["speakers"].help_text = speakers_unavailable_reason()
 
     def clean_hotwords(self) -> list[str]:
-        return hotwords_parse(text=self.cleaned_data.get("hotwords", ""))
+        try:
+            return hotwords_parse(text=self.cleaned_data.get("hotwords", ""))
+        except Invalid as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
-class MemberAddForm(forms.Form):
+class MemberAddForm(Form):
     identifier = forms.CharField(label=_("Username or email"), max_length=254)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(Form):
     email = forms.EmailField(label=_("Email"), max_length=254)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
 
 
-class InvitationAcceptForm(forms.Form):
+class InvitationAcceptForm(Form):
     """A new person's account: the email comes from the invitation."""
 
     username = forms.CharField(label=_("Username"), max_length=150,
@@ -74,12 +96,12 @@ class InvitationAcceptForm(forms.Form):
         return data
 
 
-class MemberRoleForm(forms.Form):
+class MemberRoleForm(Form):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class MemberRemoveForm(forms.Form):
+class MemberRemoveForm(Form):
     username = forms.CharField(max_length=150)
 
 
@@ -103,7 +125,7 @@ def language_choices() -> list[tuple[str, object]]:
     return [("", format_lazy(_("Server default ({language})"), language=default)), *settings.LANGUAGES]
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(TextRuleMixin, forms.ModelForm):
     language = forms.ChoiceField(label=_("Language"), choices=language_choices, required=False)
     timezone = forms.ChoiceField(label=_("Time zone"), choices=timezone_choices, required=False,
                                  help_text=_("Type a city's name to find it in the list."))

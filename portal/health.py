@@ -2,9 +2,11 @@
 the queue, and can this node's speech recognition load its models? No
 authentication, and nothing about anyone's data: only "ok"/"error" per
 dependency, two global counts and the ASR problems in a few words (no paths).
-503 when the database or broker is down, so a load balancer or orchestrator
-can act on the status code alone; models that are not ready are reported in
-"asr" without failing the web node (it serves pages either way)."""
+503 when the database or broker is down or pages cannot render (a page
+template is rendered, static file names included: under the manifest storage
+a missing manifest makes every page a 500), so a load balancer or
+orchestrator can act on the status code alone; models that are not ready are
+reported in "asr" without failing the web node (it serves pages either way)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, JsonResponse
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -66,6 +69,16 @@ def queue_depth() -> dict[str, int]:
     return {"queued": counts.get(JobStatus.QUEUED, 0), "running": counts.get(JobStatus.RUNNING, 0)}
 
 
+def pages_check(request: HttpRequest) -> bool:
+    """Render a real page (the site's layout, its static files and links) as a visitor would get it."""
+    try:
+        render_to_string("error.html", {"message": "", "back": None}, request=request)
+        return True
+    except Exception:
+        log.error("health check: pages cannot render", exc_info=True)
+        return False
+
+
 def asr_check() -> dict:
     try:
         with translation.override(None):  # for monitoring: the same English whatever the caller's language
@@ -87,11 +100,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
         except Exception:
             log.warning("health check: cannot count jobs", exc_info=True)
             database = False
-    ok = database and broker
+    pages = pages_check(request)
+    ok = database and broker and pages
     body = {
         "status": "ok" if ok else "error",
         "database": "ok" if database else "error",
         "broker": "ok" if broker else "error",
+        "pages": "ok" if pages else "error",
         "queue": queue,
         "asr": asr_check(),
     }

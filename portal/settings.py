@@ -321,11 +321,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "portal.inputs.PasswordCharactersValidator"},
 ]
 # django-axes counts failed sign-ins (web, admin, API token) in the database: after
 # LOGIN_FAILURE_LIMIT failures a client is locked out for LOGIN_LOCKOUT_MINUTES (staff can unlock
 # in the admin). LOGIN_LOCKOUT_BY: commas separate alternatives, "+" combines fields.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# LOGIN_ADDRESS_FAILURE_LIMIT failures from one address, whatever the usernames, lock that address
+# out for the same time (password spraying); 0 turns that off.
+AUTHENTICATION_BACKENDS = ["portal.sign_in.SignInBackend", "django.contrib.auth.backends.ModelBackend"]
+LOGIN_ADDRESS_FAILURE_LIMIT = envint("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [
@@ -469,6 +473,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.document_media_type_errors"],
     # validatorUrl None: Swagger UI would otherwise call validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
     "ENUM_NAME_OVERRIDES": {"ReviewStatusEnum": "transcription.review_states.ReviewStatus",

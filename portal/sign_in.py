@@ -1,5 +1,6 @@
 """Sign-in throttling: what a locked-out client sees (django-axes counts the
 failed sign-ins in the database, so every web process sees the same count),
+a limit per client address across usernames (against password spraying),
 and a shared-cache rate limit for password reset requests."""
 
 from __future__ import annotations
@@ -8,12 +9,17 @@ import hashlib
 import time
 from typing import Any
 
+from axes.backends import AxesStandaloneBackend
+from axes.exceptions import AxesBackendPermissionDenied
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.context_processors import site_name
@@ -40,6 +46,30 @@ def lockout_response(request: HttpRequest, original_response: HttpResponse | Non
         response = render(request, "registration/locked_out.html", {"message": message}, status=429)
     response["Retry-After"] = str(lockout_minutes() * 60)
     return response
+
+
+def address_failures(address: str) -> int:
+    """Failed sign-ins from ``address`` within the lockout window, whatever the username."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    total = AccessAttempt.objects.filter(ip_address=address, attempt_time__gte=since).aggregate(
+        n=Sum("failures_since_start"))["n"]
+    return total or 0
+
+
+class SignInBackend(AxesStandaloneBackend):
+    """django-axes's lock per account and address (LOGIN_FAILURE_LIMIT), and a
+    higher one per address across usernames (LOGIN_ADDRESS_FAILURE_LIMIT), so
+    one guess at each of many accounts is locked too. Both answer with the
+    same lockout page (web) or 429 JSON (API)."""
+
+    def authenticate(self, request: HttpRequest, username: str | None = None, password: str | None = None,
+                     **kwargs: Any) -> None:
+        super().authenticate(request, username=username, password=password, **kwargs)
+        address = getattr(request, "axes_ip_address", None)
+        limit = settings.LOGIN_ADDRESS_FAILURE_LIMIT
+        if address and limit and address_failures(address) >= limit:
+            request.axes_locked_out = True
+            raise AxesBackendPermissionDenied("too many failed sign-ins from this address")
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

@@ -99,6 +99,9 @@ def test_it_shows_recorded_rows_read_only(records):
     assert client.get("/admin/transcription/transcript/add/").status_code == 403
     page = client.get(f"/admin/transcription/transcript/{transcript.pk}/change/")
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    # The text box is styled from a stylesheet: the CSP blocks inline styles.
+    assert 'class="admin-long-text"' in page.content.decode() and " style=" not in page.content.decode()
+    assert "/static/css/admin-text.css" in page.content.decode()
     r = client.post(f"/admin/transcription/transcript/{transcript.pk}/change/", {"review_status": "approved"})
     assert r.status_code == 403
     assert Transcript.objects.get(pk=transcript.pk).review_status == "draft"

@@ -6,6 +6,7 @@ export formats and the limits."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from portal.error_views import csrf_failure, server_error
 from portal.models import Team
 from tests.api_support import api, fresh_cache, make_job, wav_bytes  # noqa: F401
 from transcription.models import Job
+from transcription.services.upload_parts import PartHeaderWatch
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +106,44 @@ def test_a_file_name_that_is_not_utf8_is_rejected_by_name(project, alice):
     assert response.json()["rejected"] == [{"filename": "café.wav", "error": (
         "The file name is not valid UTF-8, so the file could not be read. Rename the file, or send the name as "
         "filename*=UTF-8''… .")}]
+
+
+def test_a_large_file_with_a_latin1_name_is_rejected_for_its_name_not_for_header_size(project, alice, tmp_path):
+    # Over 1 KB of data after the part header: Django's parser used to fail on the next part's
+    # headers, so the answer blamed "headers over 1 KB" and lost the other files and fields.
+    audio = wav_bytes(10.0)  # 320 KB: past the parser's 64 KB chunks
+    body, content_type = multipart((b'name="file"; filename="r\xe9sum\xe9.wav"', audio),
+                                   (b'name="file"; filename="ok.wav"', audio), (b'name="hotwords"', b"Paraformer"))
+    response = api(alice).generic("POST", upload_url(project), body, content_type=content_type)
+    assert response.status_code == 201, response.content
+    assert [(j["filename"], j["options"]["hotwords"]) for j in response.json()["jobs"]] == [("ok.wav", ["Paraformer"])]
+    assert response.json()["rejected"] == [{"filename": "résumé.wav", "error": (
+        "The file name is not valid UTF-8, so the file could not be read. Rename the file, or send the name as "
+        "filename*=UTF-8''… .")}]
+    web = Client()
+    web.force_login(alice)
+    body, content_type = multipart((b'name="files"; filename="r\xe9sum\xe9.wav"', audio))
+    answer = web.generic("POST", f"/projects/{project.pk}/upload/", body, content_type=content_type,
+                         HTTP_ACCEPT="application/json")
+    assert answer.status_code == 400 and "not valid UTF-8" in answer.json()["rejected"][0]["error"]
+    assert list(Path(tmp_path / "spool").iterdir()) == []
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 4096])
+def test_the_body_watch_reads_the_same_whatever_the_read_size(size):
+    body, _type = multipart((b'name="file"; filename="ok.wav"', b"abc\r\n\r\n" * 50),
+                            (b'name="file"; filename="caf\xe9.wav"', b"x" * 3000), (b'name="hotwords"', b"a"))
+
+    def read_all(watch: PartHeaderWatch, size: int) -> bytes:
+        pieces = []
+        while piece := watch.read(size):
+            pieces.append(piece)
+        return b"".join(pieces)
+
+    watch = PartHeaderWatch(io.BytesIO(body), b"XyZzY")
+    assert read_all(watch, size) == body.replace(b'name="file"; filename="caf\xe9.wav"',
+                                                 b'name="_unreadable_part"; filename="unreadable"')
+    assert watch.unreadable == ["café.wav"]
 
 
 def test_a_request_whose_only_file_has_a_bad_name_says_so(project, alice):

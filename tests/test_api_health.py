@@ -29,7 +29,8 @@ def test_it_reports_ok_without_authentication(project, alice):
     assert r.status_code == 200
     body = r.json()
     assert body.pop("asr").keys() == {"ready", "problems"}  # test_readiness.py tells ready from not
-    assert body == {"status": "ok", "database": "ok", "broker": "ok", "queue": {"queued": 2, "running": 1}}
+    assert body == {"status": "ok", "database": "ok", "broker": "ok", "pages": "ok",
+                    "queue": {"queued": 2, "running": 1}}
     assert "no-cache" in r["Cache-Control"]
 
 
@@ -46,7 +47,8 @@ def test_it_answers_503_when_the_redis_broker_is_down(settings):
     assert r.status_code == 503
     body = r.json()
     body.pop("asr")
-    assert body == {"status": "error", "database": "ok", "broker": "error", "queue": {"queued": 0, "running": 0}}
+    assert body == {"status": "error", "database": "ok", "broker": "error", "pages": "ok",
+                    "queue": {"queued": 0, "running": 0}}
 
 
 def test_it_answers_503_when_the_database_is_down(monkeypatch, settings):
@@ -61,8 +63,19 @@ def test_it_answers_503_when_the_database_is_down(monkeypatch, settings):
     broker = "ok" if settings.Q_CLUSTER.get("redis") else "error"
     body = r.json()
     body.pop("asr")
-    assert body == {"status": "error", "database": "error", "broker": broker, "queue": None}
+    assert body == {"status": "error", "database": "error", "broker": broker, "pages": "ok", "queue": None}
 
 
 def test_it_only_answers_get(db):
     assert Client().post("/healthz").status_code == 405
+
+
+def test_it_answers_503_when_pages_cannot_render_for_want_of_the_static_manifest(settings, tmp_path):
+    # As deployed (the manifest storage), but collectstatic never ran: every page is a 500.
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+    settings.STATIC_ROOT = tmp_path
+    r = Client().get("/healthz")
+    assert r.status_code == 503
+    assert r.json()["status"] == "error" and r.json()["pages"] == "error"
+    assert r.json()["database"] == "ok" and r.json()["broker"] == "ok"

@@ -157,7 +157,8 @@ def test_the_staff_pages_and_the_admin_have_no_csp_violation(live_server, browse
     sign_in(visitor.page, live_server.url, "root")
     job = site["project"].jobs.get(media__original_name="queued.wav")
     for path in ("/ops/", "/admin/", "/admin/transcription/job/", f"/admin/transcription/job/{job.pk}/change/",
-                 "/admin/portal/team/", "/admin/axes/accessattempt/"):
+                 "/admin/portal/team/", "/admin/axes/accessattempt/",
+                 f"/admin/transcription/transcript/{site['transcript'].pk}/change/"):
         assert visitor.visit(path) == [], path
     # The admin's Cancel asks first.
     visitor.visit(f"/admin/transcription/job/{job.pk}/change/")

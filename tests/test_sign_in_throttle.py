@@ -191,3 +191,32 @@ def test_two_web_processes_share_one_token_throttle_count(worker_env):
         from django.conf import settings
 
         assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+
+
+def test_one_address_guessing_one_password_at_many_accounts_is_locked_out(alice):
+    sprayer = Client(REMOTE_ADDR="203.0.113.9")
+    for n in range(30):  # LOGIN_ADDRESS_FAILURE_LIMIT: one guess each at 30 accounts
+        assert sign_in(sprayer, "Summer2026!", username=f"user{n}").status_code == 200
+    # The address is locked now, whatever account it tries, even with the right password.
+    response = sign_in(sprayer, "password")
+    assert response.status_code == 429 and LOCKED in response.content.decode()
+    assert "Sign-in locked" in response.content.decode() and response["Retry-After"] == "900"
+    assert not signed_in(sprayer)
+    # The API's token endpoint answers the same lock as JSON.
+    api = APIClient(REMOTE_ADDR="203.0.113.9")
+    answer = api.post("/api/v1/auth/token/", {"username": "alice", "password": "password"})
+    assert answer.status_code == 429 and answer.json() == {"detail": LOCKED}
+    # Another address signs in as usual.
+    elsewhere = Client(REMOTE_ADDR="198.51.100.7")
+    assert sign_in(elsewhere, "password").status_code == 302 and signed_in(elsewhere)
+
+
+def test_the_address_limit_is_a_setting_and_higher_than_the_accounts(alice, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 8
+    client = Client(REMOTE_ADDR="203.0.113.10")
+    for n in range(7):
+        assert sign_in(client, "guess", username=f"user{n}").status_code == 200
+    assert sign_in(client, "password").status_code == 302  # 7 failures: under the limit
+    client.post("/accounts/logout/")
+    sign_in(client, "guess", username="user7")
+    assert sign_in(client, "password").status_code == 429

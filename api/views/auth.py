@@ -34,7 +34,8 @@ class TokenCreateView(APIView):
             "Settings → API tokens page. Rate-limited: "
             f"{settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['api_token']} per client address (429), and "
             f"{settings.AXES_FAILURE_LIMIT} wrong passwords for one user from one address lock that sign-in for "
-            f"{int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)} minutes (429)."
+            f"{int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)} minutes (429), as do "
+            f"{settings.LOGIN_ADDRESS_FAILURE_LIMIT} wrong passwords from one address for any users."
         ),
         request=LoginSerializer,
         responses={200: TokenSerializer, 400: DetailSerializer, 429: DetailSerializer},

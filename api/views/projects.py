@@ -27,7 +27,6 @@ from portal.access import get_project_for_user, get_team_for_user, projects_for_
 from portal.actor import Actor, Via
 from portal.models import Project
 from portal.services.teams import project_create
-from transcription.services.job_options import hotwords_parse
 from transcription.services.upload_parts import upload_parts_unreadable
 from transcription.services.uploads import upload_handlers_install, uploads_accept
 
@@ -55,7 +54,7 @@ class ProjectListView(generics.ListCreateAPIView):
         team = get_team_for_user(request.user, data["team_id"], manage=True)
         project = project_create(actor=Actor.from_request(request._request, via=Via.API), team=team,
                                  name=data["name"],
-                                 hotwords=hotwords_parse(text="\n".join(data.get("hotwords", []))))
+                                 hotwords=data.get("hotwords", []))
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
 

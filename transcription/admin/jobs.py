@@ -85,6 +85,9 @@ class JobAttemptInline(admin.TabularInline):
 
 @admin.register(Job)
 class JobAdmin(ServiceModelAdmin):
+    class Media:
+        css = {"all": ["css/admin-text.css"]}  # the CSP allows no inline style
+
     list_display = ["file", "status", "user", "team", "project_name", "audio_length", "attempts_display",
                     "priority", "worker", "queued_at", "started_at", "finished_at", "rtf_display", "reviewed"]
     list_display_links = ["file"]
@@ -200,8 +203,7 @@ class JobAdmin(ServiceModelAdmin):
 
     @admin.display(description=_("traceback"))
     def traceback_display(self, job: Job) -> str:
-        return format_html('<pre style="white-space: pre-wrap; max-height: 30rem; overflow: auto">{}</pre>',
-                           job.traceback) if job.traceback else "—"
+        return format_html('<pre class="admin-long-text">{}</pre>', job.traceback) if job.traceback else "—"
 
     @admin.display(description=_("waited in queue"))
     def wait_time(self, job: Job) -> str:

@@ -98,6 +98,9 @@ class MediaFileAdmin(ReadOnlyAdmin):
 
 @admin.register(Transcript)
 class TranscriptAdmin(ReadOnlyAdmin):
+    class Media:
+        css = {"all": ["css/admin-text.css"]}  # the CSP allows no inline style
+
     list_display = ["file", "team", "project", "review_status", "language", "audio_length", "approved_by",
                     "created_at", "updated_at"]
     list_filter = ["review_status", ("job__project__team", admin.RelatedOnlyFieldListFilter), "language",
@@ -149,7 +152,7 @@ class TranscriptAdmin(ReadOnlyAdmin):
     @admin.display(description=_("text"))
     def text_preview(self, t: Transcript) -> str:
         text = t.text if len(t.text) <= 5000 else t.text[:5000] + "…"
-        return format_html('<div style="white-space: pre-wrap; max-height: 20rem; overflow: auto">{}</div>', text)
+        return format_html('<div class="admin-long-text">{}</div>', text)
 
 
 @admin.register(Revision)

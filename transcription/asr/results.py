@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from portal.inputs import text_clean
+
 from .audio import SAMPLE_RATE
 
 
@@ -41,6 +43,13 @@ class SegmentResult:
     speaker: str
     # (token text, start s, end s) per Chinese character or English word, where the model gave times
     words: list[tuple[str, float, float]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # The model's text is stored, searched and exported (docx is XML): what a person could not
+        # type there (NUL, other control characters) is taken out rather than refused.
+        self.text = text_clean(self.text)
+        self.speaker = text_clean(self.speaker)
+        self.words = [(text_clean(w), a, b) for w, a, b in self.words]
 
 
 @dataclass

@@ -21,6 +21,7 @@ from docx.shared import Pt, RGBColor
 
 from portal.actor import Actor
 from portal.errors import Invalid
+from portal.inputs import text_clean, whole_number
 from portal.models import AuditAction
 from portal.services.audit import audit_record
 from transcription.models import Segment, Transcript
@@ -80,16 +81,17 @@ class ExportOptions:
         itn = str(get("itn") or "").lower()
         if itn not in ("", "1", "true", "on", "yes", "0", "false", "off", "no"):
             raise ExportError(_("itn must be true or false."))
-        max_chars = str(get("max_chars") or "0").strip()
-        if not max_chars.isdigit():
-            raise ExportError(_("max_chars must be a whole number."))
+        try:
+            max_chars = whole_number(get("max_chars") or "0", name="max_chars")
+        except Invalid as exc:
+            raise ExportError(exc.message) from None
         return cls(
             timestamps=flag("timestamps"),
             speakers=flag("speakers"),
             chinese=(get("chinese") or ""),
             punctuation=(get("punctuation") or ""),
             itn=None if not itn else itn in ("1", "true", "on", "yes"),
-            max_chars=int(max_chars),
+            max_chars=max_chars or 0,
         )
 
 
@@ -309,13 +311,23 @@ def _json(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) -> bytes:
+# python-docx refuses a core property (title, comments) over 255 characters.
+DOCX_PROPERTY_CHARS = 255
 
+
+def _docx_property(text: str) -> str:
+    text = text_clean(text)
+    return text if len(text) <= DOCX_PROPERTY_CHARS else text[:DOCX_PROPERTY_CHARS - 1] + "…"
+
+
+def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) -> bytes:
+    # docx is XML: every text goes through text_clean, so a control character a person or an
+    # older version stored cannot make the export fail.
     meta = _metadata(transcript)
     doc = Document()
-    doc.core_properties.title = str(meta["title"])
-    doc.core_properties.comments = f"{meta['project']} / {meta['file']}"
-    doc.add_heading(str(meta["title"]), level=1)
+    doc.core_properties.title = _docx_property(str(meta["title"]))
+    doc.core_properties.comments = _docx_property(f"{meta['project']} / {meta['file']}")
+    doc.add_heading(text_clean(str(meta["title"])), level=1)
     info = doc.add_paragraph()
     facts = (
         (_("Project"), meta["project"]),
@@ -327,7 +339,7 @@ def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
         if n:
             info.add_run().add_break()
         info.add_run(f"{label}: ").bold = True
-        info.add_run(str(value))
+        info.add_run(text_clean(str(value)))
     grey = RGBColor(0x75, 0x75, 0x75)
 
     def stamp(paragraph, seconds: float) -> None:  # noqa: ANN001
@@ -336,7 +348,7 @@ def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
         run.font.size = Pt(9)
 
     for turn in _turns(lines):
-        name = turn[0].speaker_name if options.speakers else ""
+        name = text_clean(turn[0].speaker_name) if options.speakers else ""
         if options.timestamps:
             # One paragraph per segment so every timestamp is kept.
             for n, line in enumerate(turn):
@@ -344,12 +356,12 @@ def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
                 stamp(paragraph, line.start)
                 if name and n == 0:
                     paragraph.add_run(f"{name}: ").bold = True
-                paragraph.add_run(line.text)
+                paragraph.add_run(text_clean(line.text))
         else:
             paragraph = doc.add_paragraph()
             if name:
                 paragraph.add_run(f"{name}: ").bold = True
-            paragraph.add_run(join_texts(line.text for line in turn))
+            paragraph.add_run(text_clean(join_texts(line.text for line in turn)))
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()

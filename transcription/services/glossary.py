@@ -23,11 +23,12 @@ from django.utils.translation import gettext as _
 
 from portal.actor import Actor
 from portal.errors import Invalid
+from portal.inputs import text_check
 from portal.models import AuditAction, Project
 from portal.services.audit import audit_record
 from transcription.models import Revision, Segment, Transcript
 from transcription.services.itn import itn_enabled, segment_shown
-from transcription.services.job_options import hotwords_parse
+from transcription.services.job_options import hotwords_check, hotwords_parse
 from transcription.services.review import segment_replace_text
 from transcription.text import is_cjk
 
@@ -35,7 +36,6 @@ MAX_FIND_CHARS = 200
 PREVIEW_LIMIT = 500
 SUGGEST_MIN_COUNT = 2
 SUGGEST_REVISIONS = 5000
-MAX_HOTWORD_CHARS = 50
 # A correction longer than this rewrote a sentence, not a term: nothing to learn or offer.
 MAX_TERM_CHARS = 16
 MAX_TERM_WORDS = 4
@@ -59,7 +59,7 @@ class Preview:
 
 
 def _checked(find: str, replace: str) -> tuple[str, str]:
-    find, replace = (find or "").strip(), (replace or "").strip()
+    find, replace = text_check((find or "").strip()), text_check((replace or "").strip())
     if not find:
         raise Invalid(_("Enter the text to find."))
     if len(find) > MAX_FIND_CHARS or len(replace) > MAX_FIND_CHARS:
@@ -203,14 +203,15 @@ def glossary_suggestions(*, project: Project) -> list[Suggestion]:
 
 
 def project_hotwords_add(*, actor: Actor, project: Project, words: str) -> list[str]:
-    """Add hotwords to the project (new jobs use them); returns those added."""
+    """Add hotwords to the project (new jobs use them); returns those added.
+    The project's hotwords with these must obey the hotword rule (Invalid)."""
     new = [w for w in hotwords_parse(text=words) if w not in (project.hotwords or [])]
     if not new:
         return []
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
         new = [w for w in new if w not in (project.hotwords or [])]
-        project.hotwords = [*(project.hotwords or []), *new]
+        project.hotwords = hotwords_check([*(project.hotwords or []), *new])
         project.save(update_fields=["hotwords"])
         audit_record(actor=actor, action=AuditAction.PROJECT_HOTWORDS, team=project.team, obj=project,
                      detail={"added": new, "removed": []})

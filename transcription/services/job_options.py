@@ -4,6 +4,7 @@ engine call."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.errors import Invalid
+from portal.inputs import REFUSED_CLASS, text_refused
 from transcription.presets import presets_all, speakers_available
 
 SPEAKER_COUNTS = tuple(str(n) for n in range(2, 11))
@@ -26,14 +28,44 @@ SPEAKER_CHOICES = (("off", gettext_lazy("Off")), ("auto", gettext_lazy("Detect a
                    *((n, lazy(_exactly, str)(n)) for n in SPEAKER_COUNTS))
 
 
+# The one hotword rule (project form, project API, upload options, the glossary's add, the admin):
+# at most MAX_HOTWORDS words of at most MAX_HOTWORD_CHARS characters each, no control characters,
+# and no separator inside a word. Too much is refused with the reason, never cut short.
+MAX_HOTWORDS = 200
+MAX_HOTWORD_CHARS = 50
+HOTWORD_SEPARATORS = re.compile(r"[,，\r\n]")
+# One hotword as a pattern, for the API schema: neither a refused character nor a separator.
+HOTWORD_PATTERN = f"^[^{REFUSED_CLASS},，\\r\\n]*$"
+
+
+def hotwords_check(words: Iterable[str]) -> list[str]:
+    """``words`` trimmed, without blanks or repeats, if they obey the hotword
+    rule; else Invalid saying which word breaks it and how."""
+    out: list[str] = []
+    for raw in words:
+        word = str(raw).strip()
+        if not word:
+            continue
+        if text_refused(word):
+            raise Invalid(_("The hotword %(word)s contains control characters (such as NUL); remove them.") % {
+                "word": repr(word)})
+        if HOTWORD_SEPARATORS.search(word):
+            raise Invalid(_("The hotword “%(word)s” contains a comma or a line break; give each word on its "
+                            "own.") % {"word": word})
+        if len(word) > MAX_HOTWORD_CHARS:
+            raise Invalid(_("The hotword “%(word)s…” has %(n)d characters; a hotword can have at most "
+                            "%(max)d.") % {"word": word[:20], "n": len(word), "max": MAX_HOTWORD_CHARS})
+        if word not in out:
+            out.append(word)
+    if len(out) > MAX_HOTWORDS:
+        raise Invalid(_("That makes %(n)d hotwords; a project or an upload can have at most %(max)d.") % {
+            "n": len(out), "max": MAX_HOTWORDS})
+    return out
+
+
 def hotwords_parse(*, text: str) -> list[str]:
-    """One hotword per line or comma; blanks and duplicates dropped."""
-    words: list[str] = []
-    for chunk in text.replace(",", "\n").replace("，", "\n").splitlines():
-        word = chunk.strip()
-        if word and word not in words:
-            words.append(word[:50])
-    return words[:200]
+    """Hotwords written one per line or comma, checked by the hotword rule."""
+    return hotwords_check(HOTWORD_SEPARATORS.split(text))
 
 
 def speakers_parse(value: Any) -> str:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from portal.access import authorize
 from portal.actor import Actor
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
+from portal.inputs import TEXT_MESSAGE, text_refused
 from portal.models import WRITE_ROLES, AuditAction, Membership
 from portal.services.audit import audit_record, audit_record_visit
 from transcription import review_states
@@ -71,7 +72,14 @@ def transcript_text_rebuild(*, transcript: Transcript) -> None:
     transcript.save(update_fields=["text", "updated_at"])
 
 
-def _normalise(text: str) -> str:
+def _refuse_control_characters(*texts: str) -> None:
+    if any(text_refused(text or "") for text in texts):
+        raise SegmentInvalid(TEXT_MESSAGE)
+
+
+def _normalise(text: str, *, check: bool = True) -> str:
+    if check:
+        _refuse_control_characters(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > MAX_SEGMENT_CHARS:
         raise SegmentInvalid(_("A segment can hold at most %(n)d characters.") % {"n": MAX_SEGMENT_CHARS})
@@ -135,7 +143,7 @@ def segment_edit(*, actor: Actor, transcript: Transcript, index: int, text: str,
         shown = segment_shown(segment, itn=itn_enabled(transcript=transcript))
         if text in (shown, segment.text):
             return segment
-        if expected is not None and _normalise(expected) not in (shown, segment.text):
+        if expected is not None and _normalise(expected, check=False) not in (shown, segment.text):
             raise EditConflict(segment)
         return _set_segment_text(actor=actor, transcript=transcript, segment=segment, text=text,
                                  restored_from=None)
@@ -166,6 +174,7 @@ def transcript_speakers(*, transcript: Transcript) -> list[tuple[str, str]]:
 def speakers_rename(*, actor: Actor, transcript: Transcript, speaker: str, name: str) -> str:
     """Show ``speaker`` (an engine label) as ``name`` in every segment and
     export. An empty name goes back to the label. Returns the display name."""
+    _refuse_control_characters(speaker, name)
     name = " ".join((name or "").split())
     if len(name) > MAX_SPEAKER_NAME_CHARS:
         raise SegmentInvalid(_("A speaker name can be at most %(n)d characters.") % {"n": MAX_SPEAKER_NAME_CHARS})

@@ -11,6 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from portal.access import User
+from portal.inputs import text_check
 from transcription.access import transcripts_for_user
 from transcription.models import Segment, Transcript
 from transcription.services.itn import itn_enabled, segment_shown
@@ -80,7 +81,7 @@ def highlight(text: str, terms: list[list[str]], *, snippet: int | None = SNIPPE
 def transcripts_search(*, user: User, query: str, limit: int = 200) -> SearchResults:
     """Segments (and file names) matching ``query`` in the user's teams,
     newest transcript first, grouped by transcript."""
-    query = " ".join(query.split())[:MAX_QUERY_CHARS]
+    query = " ".join(text_check(query).split())[:MAX_QUERY_CHARS]
     terms = query_terms(query)
     if not terms:
         return SearchResults(query=query, groups=[], total=0, truncated=False)

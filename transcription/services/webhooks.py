@@ -32,6 +32,7 @@ from django.utils.translation import ngettext
 
 from portal.actor import Actor
 from portal.errors import Invalid
+from portal.inputs import text_check
 from portal.models import AuditAction, Project, Team
 from portal.outgoing import outgoing_enqueue
 from portal.services.audit import audit_record
@@ -53,7 +54,7 @@ _url_validator = URLValidator(schemes=["http", "https"])
 
 
 def webhook_create(*, actor: Actor, project: Project, url: str) -> Webhook:
-    url = (url or "").strip()
+    url = text_check((url or "").strip())
     webhook_url_check(url=url)  # internal addresses, in any notation, before the syntax check
     try:
         _url_validator(url)
