@@ -48,4 +48,8 @@ class Actor:
 
     @property
     def is_staff(self) -> bool:
-        return bool(self.user is not None and getattr(self.user, "is_staff", False))
+        """Staff powers: a staff user's, or the system's own (a command, a worker); never an anonymous
+        request's. The one answer everything that asks "is staff" uses."""
+        if self.user is None:
+            return self.via in (Via.SYSTEM, Via.WORKER)
+        return bool(getattr(self.user, "is_staff", False))

@@ -330,6 +330,20 @@ def test_retry_all_failed_requeues_only_failed_jobs(project, alice):
     assert done.status == JobStatus.SUCCEEDED
 
 
+def test_retry_all_counts_only_the_failed_jobs_the_member_may_retry(project, alice):
+    """A job that failed because the server is not set up is staff's to requeue: the member's button
+    neither counts it nor promises it."""
+    make_job(project, alice, status=JobStatus.FAILED)
+    stuck = make_job(project, alice, status=JobStatus.FAILED, not_set_up=True)
+    page = login(alice).get(f"/projects/{project.pk}/").content.decode()
+    assert "Retry 1 failed job" in page and "Retry all 2 failed jobs" not in page
+    response = login(alice).post(f"/projects/{project.pk}/retry-failed/", follow=True)
+    assert "1 failed job is queued again." in response.content.decode()
+    stuck.refresh_from_db()
+    assert stuck.status == JobStatus.FAILED
+    assert "/retry-failed/" not in login(alice).get(f"/projects/{project.pk}/").content.decode()
+
+
 @pytest.mark.parametrize("path", ["/jobs/{job}/cancel/", "/jobs/{job}/retry/", "/projects/{project}/retry-failed/"])
 def test_viewers_get_403_outsiders_404_and_anonymous_the_login_page(path, project, alice, bob, charlie, client):
     job = make_job(project, alice, status=JobStatus.FAILED)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -101,16 +101,12 @@ def job_cancel(*, actor: Actor, job: Job) -> Job:
     return job
 
 
-def _is_staff(actor: Actor) -> bool:
-    return actor.user is None or bool(getattr(actor.user, "is_staff", False))  # None: the system itself
-
-
 def jobs_retry(*, actor: Actor, queryset: QuerySet[Job]) -> int:
     """Failed or cancelled jobs (without a transcript) go back to the queue
     with a fresh set of attempts; returns how many. One wake-up per job.
     Jobs that failed because the server is not set up are left to staff."""
     with transaction.atomic():
-        ids = _locked_ids(_scope(queryset).filter(job_states.q_retryable(staff=_is_staff(actor))))
+        ids = _locked_ids(_scope(queryset).filter(job_states.q_retryable(staff=actor.is_staff)))
         count = job_states.retry(Job.objects.filter(pk__in=ids), now=timezone.now())
         _audit(actor, AuditAction.JOB_RETRY, ids)
         job_enqueue_wakeup(count=count)
@@ -120,7 +116,7 @@ def jobs_retry(*, actor: Actor, queryset: QuerySet[Job]) -> int:
 def job_retry(*, actor: Actor, job: Job) -> Job:
     """Failed or cancelled → queued again, keeping the attempt history."""
     if not jobs_retry(actor=actor, queryset=Job.objects.filter(pk=job.pk)):
-        if not job_states.can_retry_as(job, staff=_is_staff(actor)) and job_states.can_retry(job):
+        if not job_states.can_retry_as(job, staff=actor.is_staff) and job_states.can_retry(job):
             raise JobStateError(_("Speech recognition is not set up yet on this server. An administrator will "
                                   "queue this job again once it is."))
         raise JobStateError(_("Only failed or cancelled jobs can be retried."))
@@ -131,7 +127,7 @@ def job_retry(*, actor: Actor, job: Job) -> Job:
 def jobs_requeue_not_set_up(*, actor: Actor) -> int:
     """Staff, once the models are in place: every job that failed because the
     server was not set up goes back to the queue; returns how many."""
-    if not _is_staff(actor):
+    if not actor.is_staff:
         raise NotAllowed(_("Only staff can requeue these jobs."))
     return jobs_retry(actor=actor, queryset=Job.objects.filter(job_states.q_not_set_up()))
 
@@ -140,9 +136,14 @@ def jobs_not_set_up_count() -> int:
     return Job.objects.filter(job_states.q_not_set_up()).count()
 
 
+def q_failed_retryable_by(actor: Actor) -> Q:
+    """The failed jobs this actor's "Retry all failed" retries (and the button counts)."""
+    return job_states.q_status(JobStatus.FAILED) & job_states.q_retryable(staff=actor.is_staff)
+
+
 def jobs_retry_failed(*, actor: Actor, project: Project) -> int:
-    """Retry every failed job of the project; returns how many."""
-    return jobs_retry(actor=actor, queryset=project.jobs.filter(job_states.q_status(JobStatus.FAILED)))
+    """Retry every failed job of the project this actor may retry; returns how many."""
+    return jobs_retry(actor=actor, queryset=project.jobs.filter(q_failed_retryable_by(actor)))
 
 
 def jobs_set_priority(*, actor: Actor, queryset: QuerySet[Job], delta: int) -> int:

@@ -21,7 +21,7 @@ from portal.pagination import page_with_count
 from transcription import job_states
 from transcription.job_states import JobStatus
 from transcription.services.export_notices import project_exports_unseen
-from transcription.services.job_actions import jobs_retry_failed
+from transcription.services.job_actions import jobs_retry_failed, q_failed_retryable_by
 from transcription.services.job_options import upload_choices
 from transcription.services.queue import jobs_for_rows, jobs_with_queue_info
 from transcription.services.upload_parts import upload_parts_unreadable
@@ -45,7 +45,7 @@ def _jobs_context(request: HttpRequest, project) -> dict:
     page = page_with_count(jobs, JOBS_PER_PAGE, request.GET.get("page"))
     jobs_with_queue_info(page.object_list)
     counts = project.jobs.aggregate(active=Count("pk", filter=job_states.q_active()),
-                                    failed=Count("pk", filter=job_states.q_status(JobStatus.FAILED)))
+                                    failed=Count("pk", filter=q_failed_retryable_by(Actor.from_request(request))))
     query = request.GET.urlencode()
     return {
         "project": project,
