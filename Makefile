@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: run test bench bench-batching bench-queue bench-pages bench-nodes lint setup
+.PHONY: run test bench bench-batching bench-queue bench-pages bench-nodes bench-accuracy lint setup
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -66,3 +66,7 @@ bench-pages: $(VENV)/.requirements-dev
 # Jobs per minute with 1, 2 and 3 worker nodes (PostgreSQL at DATABASE_URL, Redis at REDIS_URL).
 bench-nodes: $(VENV)/.requirements-dev
 	$(PY) bench/nodes.py --record
+
+# Real speech through the whole portal with the Whisper-base preset against the model alone (WER/CER).
+bench-accuracy: $(VENV)/.requirements-dev
+	$(PY) bench/accuracy.py --record
