@@ -59,7 +59,8 @@ class EngineConfig:
         punc = "" if self.family == "whisper" else self.punc_model
         values = {"asr": self.model, "vad": self.vad_model, "punc": punc, "spk": self.spk_model}
         if self.preset and getattr(settings, "ASR_PRESETS", "").strip():
-            defaults = {"vad": settings.ASR_VAD_MODEL, "punc": settings.ASR_PUNC_MODEL}
+            whisper = self.family == "whisper"
+            defaults = {"vad": settings.ASR_VAD_MODEL, "punc": "" if whisper else settings.ASR_PUNC_MODEL}
             names["asr"] = f"ASR_PRESETS ({self.preset})"
             for role, default in defaults.items():
                 if values[role] != default:

@@ -182,6 +182,7 @@ class Engine(SpeechStages):
         for detailed, item in zip(results, prepared, strict=True):
             if isinstance(detailed, Detailed):
                 detailed.result.audio_seconds = item.audio_seconds
+                detailed.result.end_within(item.audio_seconds)
                 detailed.result.processing_seconds = elapsed * len(item.samples) / total + item.prepare_seconds
         return results
 

@@ -112,6 +112,7 @@ class WhisperEngine(SpeechStages):
                     raise EngineError(f"Whisper failed: {e}") from e
                 if isinstance(result, TranscriptionResult):
                     result.audio_seconds = item.audio_seconds
+                    result.end_within(item.audio_seconds)
                     result.processing_seconds = time.perf_counter() - started + item.prepare_seconds
                 out.append(result)
         return out
