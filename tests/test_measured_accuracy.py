@@ -10,6 +10,7 @@ import pytest
 from portal.actor import Actor
 from tests.api_support import api
 from tests.conftest import login
+from transcription.models import Transcript
 from transcription.services import review
 
 pytest_plugins = ["tests.transcript_factory"]
@@ -74,5 +75,12 @@ def test_it_shows_the_accuracy_card_on_the_project_page(project, alice, bob, cha
     card = login(bob).get(f"/projects/{project.id}/accuracy/").content.decode()
     assert '<strong id="accuracy-rate">Machine error rate: 2.8 %</strong>' in card
     assert f'href="/transcripts/{transcript.id}/"' in card and f"/projects/{project.id}/glossary/" in card
+    # a second preset: the card splits the rate by preset (a table that becomes cards on a phone)
+    other = new_transcript(project, name="other.wav")
+    Transcript.objects.filter(pk=other.pk).update(preset="multi")
+    _correct_and_approve(other, alice, {})
+    card = login(bob).get(f"/projects/{project.id}/accuracy/").content.decode()
+    assert '<table class="striped cards" id="accuracy-table">' in card
+    assert '<td data-label="Preset">multi</td>' in card and '<td data-label="Error rate">0.0 %</td>' in card
     assert login(charlie).get(f"/projects/{project.id}/accuracy/").status_code == 404
     assert api(charlie).get(f"/api/v1/projects/{project.id}/accuracy/").status_code == 404
