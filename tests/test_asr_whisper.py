@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -111,3 +112,15 @@ def test_it_sets_up_and_checks_a_whisper_preset_offline(settings, real_vad_dir, 
     assert "from the installed model wheels" in out.getvalue() and "all in place" in out.getvalue()
     assert asr_readiness().ready
     assert (tmp_path / "hf" / "hub" / "portal-packaged" / "faster-whisper-base" / "model.bin").stat().st_size > 1e8
+
+
+def test_it_transcribes_from_the_terminal_with_a_whisper_preset(settings, whisper_dir, real_vad_dir, real_speech,
+                                                                  tmp_path):
+    settings.ASR_VAD_MODEL, settings.ASR_SPK_MODEL, settings.ASR_NCPU = str(real_vad_dir), "", 1
+    settings.ASR_PRESETS = f"zh=paraformer-zh,multi=whisper:{whisper_dir};lang=auto"
+    clip = real_speech / "funasr-asr_example.wav"
+    call_command("transcribe", str(clip), "--preset", "multi", "--format", "json", "--out", str(tmp_path),
+                 stdout=io.StringIO(), stderr=io.StringIO())
+    document = json.loads((tmp_path / f"{clip.name}.json").read_text())
+    assert (document["language"], document["preset"]) == ("zh", "multi")
+    assert Score().add(REFERENCES[clip.name][1], document["text"]).rate <= 20
