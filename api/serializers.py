@@ -12,6 +12,7 @@ from portal.errors import Invalid
 from portal.inputs import text_validator
 from portal.models import Project, Role, Team
 from transcription.models import Job, JobStatus, ReviewStatus, Segment, Transcript
+from transcription.services.accuracy import transcript_measure
 from transcription.services.job_options import (
     HOTWORD_PATTERN,
     MAX_HOTWORD_CHARS,
@@ -226,3 +227,38 @@ class TranscriptSerializer(serializers.ModelSerializer):
         model = Transcript
         fields = ["id", "job", "text", "review_status", "segments"]
         read_only_fields = fields
+
+    def to_representation(self, instance: Transcript) -> dict:
+        data = super().to_representation(instance)
+        # once approved: the machine's first text against the approved one (services/accuracy.py)
+        if (measure := transcript_measure(transcript=instance)) is not None:
+            data["machine_error_rate"] = round(measure.rate, 4)
+        return data
+
+
+class AccuracySerializer(serializers.Serializer):
+    transcripts = serializers.IntegerField(help_text=_("Approved transcripts."))
+    rewritten = serializers.IntegerField(help_text=_("Of those, rewritten beyond half (not in the error rate)."))
+    units = serializers.IntegerField(help_text=_("Characters (Chinese) and words (other languages) approved."))
+    error_rate = serializers.FloatField(allow_null=True, help_text=_("The machine's errors per unit."))
+
+
+class AccuracyPresetSerializer(AccuracySerializer):
+    preset = serializers.CharField()
+
+
+class AccuracyMonthSerializer(AccuracySerializer):
+    month = serializers.CharField(help_text=_("YYYY-MM of approval."))
+
+
+class AccuracyWorstSerializer(serializers.Serializer):
+    transcript = serializers.UUIDField()
+    file = serializers.CharField()
+    error_rate = serializers.FloatField()
+    rewritten = serializers.BooleanField()
+
+
+class ProjectAccuracySerializer(AccuracySerializer):
+    by_preset = AccuracyPresetSerializer(many=True)
+    by_month = AccuracyMonthSerializer(many=True)
+    worst = AccuracyWorstSerializer(many=True)

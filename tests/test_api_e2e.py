@@ -1,5 +1,5 @@
 """End to end through the API: a real `manage.py qcluster` with the tiny FunASR
-models transcribes two uploads; the transcript is read and exported."""
+models and FunASR's real fsmn-vad transcribes two uploads; the transcript is read and exported."""
 
 from __future__ import annotations
 
@@ -43,10 +43,11 @@ def parse_srt(text: str) -> list[tuple[int, float, float, str]]:
 
 
 @pytest.fixture
-def qcluster(worker_env, tiny_models, settings, tmp_path):
-    """A real worker cluster on the test database, with the tiny models."""
+def qcluster(worker_env, tiny_models, real_vad_dir, settings, tmp_path):
+    """A real worker cluster on the test database, with the tiny models and the real VAD."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    env = {**worker_env, **tiny_env(tiny_models), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    env = {**worker_env, **tiny_env(tiny_models), "ASR_VAD_MODEL": str(real_vad_dir),
+           "MEDIA_ROOT": str(settings.MEDIA_ROOT),
            "JOB_HEARTBEAT_SECONDS": "1"}
     log = open(tmp_path / "qcluster.log", "wb")  # noqa: SIM115 - closed in finally
     process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log,

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, settings
 from api.services import token_create
 from tests.api_support import fresh_cache  # noqa: F401
 
-# Examples per operation (15 operations); FUZZ_EXAMPLES=1000 for a longer run by hand.
+# Examples per operation (16 operations); FUZZ_EXAMPLES=1000 for a longer run by hand.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())

@@ -23,6 +23,7 @@ DESIGN_ROUTES = [
     ("get", "/api/v1/projects/"),
     ("post", "/api/v1/projects/"),
     ("get", "/api/v1/projects/{project_id}/"),
+    ("get", "/api/v1/projects/{project_id}/accuracy/"),
     ("post", "/api/v1/projects/{project_id}/uploads/"),
     ("get", "/api/v1/jobs/"),
     ("get", "/api/v1/jobs/{job_id}/"),

@@ -96,3 +96,37 @@ def test_it_scores_a_long_file_in_spans_on_threads_as_in_one_pass(scored):
     finally:
         torch.set_num_threads(threads)
     assert np.abs(spans - whole).max() < 1e-5
+
+
+@pytest.fixture(scope="module")
+def real_vad(engine: Engine, real_vad_dir) -> tuple[Engine, Engine]:
+    """Fast and FunASR VAD over FunASR's real fsmn-vad weights."""
+    config = dataclasses.replace(engine.config, vad_model=str(real_vad_dir), punc_model="")
+    return Engine(config), Engine(dataclasses.replace(config, vad_impl="funasr"))
+
+
+def test_it_finds_the_same_speech_as_funasrs_vad_with_the_real_weights_on_real_speech(real_vad, real_speech):
+    fast, reference = real_vad
+    assert (fast.vad_impl, reference.vad_impl) == ("fast", "funasr")
+    clips = sorted(real_speech.glob("*.wav"))
+    assert len(clips) >= 6
+    found = {}
+    for clip in clips:
+        audio = decode(clip)
+        found[clip.name] = fast.prepare(audio).speech_ms
+        assert found[clip.name] == reference.prepare(audio).speech_ms, clip.name
+    # real speech, real weights: each short clip is one utterance, the 70 s one several with pauses
+    assert all(len(found[c.name]) == 1 for c in clips if "70s" not in c.name)
+    assert len(found["vad-example-zh-70s.wav"]) >= 5
+
+
+def test_it_finds_the_same_speech_as_funasrs_vad_with_the_real_weights_on_the_benchmark_bank(real_vad):
+    from bench.audio import BANK_CLIPS, bank_clip
+
+    fast, reference = real_vad
+    for zh in (True, False):
+        for k in range(BANK_CLIPS):
+            audio = bank_clip(zh, k).copy()  # writable, as a decoded upload is
+            assert fast.prepare(audio).speech_ms == reference.prepare(audio).speech_ms, (zh, k)
+    audio = noise_bursts(1, 130)  # and past the 60 s chunk, where the end-silence schedule moves
+    assert fast.prepare(audio).speech_ms == reference.prepare(audio).speech_ms

@@ -13,7 +13,7 @@ PACKAGES = ("portal", "transcription", "api")
 # load in web processes or before django-q2 forks (DESIGN §5); the model hubs' clients
 # (optional: only `asr_models download` and hub names need them) pull in as much again;
 # WeTextProcessing's `itn` (native pynini, ~165 MB) loads once a transcript has Chinese numerals.
-LAZY_ALLOWED = ("torch", "funasr", "modelscope", "modelscope_hub", "huggingface_hub", "itn")
+LAZY_ALLOWED = ("torch", "funasr", "faster_whisper", "modelscope", "modelscope_hub", "huggingface_hub", "itn")
 
 
 def module_name(path: Path) -> str:
@@ -131,3 +131,22 @@ def test_it_imports_nothing_inside_functions_but_the_engine_libraries():
                     continue
                 hidden += [f"{name}.{func.name}: {t}" for t in targets if t.split(".")[0] not in LAZY_ALLOWED]
     assert hidden == []
+
+
+ENGINE_LIBRARIES = ("torch", "funasr", "faster_whisper", "ctranslate2")
+
+
+def test_it_imports_the_engine_libraries_only_in_the_asr_package():
+    outside = []
+    for name, path in project_modules().items():
+        if name.startswith("transcription.asr."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                targets = [node.module or ""]
+            else:
+                continue
+            outside += [f"{name}: {t}" for t in targets if t.split(".")[0] in ENGINE_LIBRARIES]
+    assert outside == []

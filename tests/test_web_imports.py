@@ -1,4 +1,4 @@
-"""Web processes (and the task modules a django-q2 parent imports) never import torch or funasr:
+"""Web processes (and the task modules a django-q2 parent imports) never import torch, funasr or faster-whisper:
 funasr alone takes ~10 s and ~500 MiB to import, and CUDA state must not exist before a fork."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from tests.asr_fixtures import ROOT
 
-HEAVY = ("torch", "funasr", "modelscope", "transformers")
+HEAVY = ("torch", "funasr", "faster_whisper", "ctranslate2", "modelscope", "transformers")
 SCRIPT = f"""
 import sys
 import django

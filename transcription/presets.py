@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT = "default"
+WHISPER_PREFIX = "whisper:"  # whisper:NAME (a faster-whisper hub name) or whisper:/a/CTranslate2/folder
+TASKS = ("transcribe", "translate")
 _LANGUAGES = {"zh": "zh", "cn": "zh", "en": "en", "ja": "ja", "ko": "ko", "yue": "yue"}
 
 
@@ -19,11 +21,21 @@ class Preset:
     model: str
     vad_model: str
     punc_model: str
-    language: str  # "zh", "en", … or "" when not known
+    language: str  # "zh", "en", … or "" when not known (Whisper: detected per file)
+    task: str = "transcribe"  # Whisper only: "translate" writes English whatever was spoken
 
     @property
     def is_chinese(self) -> bool:
         return self.language in ("zh", "yue")
+
+    @property
+    def family(self) -> str:
+        """"whisper" (faster-whisper) or "funasr" (Paraformer and its kin)."""
+        return model_family(self.model)
+
+
+def model_family(model: str) -> str:
+    return "whisper" if model.strip().startswith(WHISPER_PREFIX) else "funasr"
 
 
 def _guess_language(name: str, model: str) -> str:
@@ -49,13 +61,19 @@ def parse_presets(text: str, *, model: str, vad_model: str, punc_model: str) -> 
             raise ImproperlyConfigured(f"ASR_PRESETS: cannot read {chunk.strip()!r}; write NAME=MODEL[;vad=…][;punc=…]"
                                        "[;lang=…], presets separated by commas.")
         extra = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
-        unknown = set(extra) - {"vad", "punc", "lang"}
+        unknown = set(extra) - {"vad", "punc", "lang", "task"}
         if unknown or any("=" not in p for p in parts[1:] if p):
-            raise ImproperlyConfigured(f"ASR_PRESETS: {name}: unknown part in {rest!r}; use vad=, punc= or lang=.")
+            raise ImproperlyConfigured(f"ASR_PRESETS: {name}: unknown part in {rest!r}; use vad=, punc=, lang= "
+                                       "or task=.")
+        task = extra.get("task", "transcribe")
+        if task not in TASKS or (task != "transcribe" and model_family(parts[0]) != "whisper"):
+            raise ImproperlyConfigured(f"ASR_PRESETS: {name}: task={task} needs a whisper: model; tasks: "
+                                       f"{', '.join(TASKS)}.")
         if name in presets:
             raise ImproperlyConfigured(f"ASR_PRESETS: the preset {name!r} is declared twice.")
+        language = extra.get("lang", _guess_language(name, parts[0]))
         presets[name] = Preset(name, parts[0], extra.get("vad", vad_model), extra.get("punc", punc_model),
-                               extra.get("lang", _guess_language(name, parts[0])))
+                               "" if language == "auto" else language, task)
     if not presets:
         raise ImproperlyConfigured("ASR_PRESETS is set but declares no preset.")
     return presets

@@ -6,6 +6,8 @@ wherever it is shown."""
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Iterable
 from functools import cache
 
@@ -73,3 +75,14 @@ def to_simplified(text: str) -> str:
 
 def to_traditional(text: str) -> str:
     return _opencc("s2t").convert(text)
+
+
+_UNIT = re.compile(r"[\u3400-\u9fff]|[^\W_]+(?:'[^\W_]+)*")
+
+
+def error_units(text: str) -> list[str]:
+    """What an error rate counts: each Chinese character (in Simplified form) and each word
+    elsewhere, lower-cased, without punctuation; so a Chinese text is scored by character (CER) and
+    an English one by word (WER), with one rule for both."""
+    text = to_simplified(unicodedata.normalize("NFKC", text)).lower()
+    return [unit.replace("'", "") for unit in _UNIT.findall(text)]

@@ -30,6 +30,7 @@ urlpatterns = [
     path("transcripts/<str:transcript_id>/review/", transcript_views.review_status, name="transcript_review"),
     path("transcripts/<str:transcript_id>/export/", export_views.transcript_download, name="transcript_export"),
     path("transcripts/<str:transcript_id>/replace/", glossary_views.transcript_replace, name="transcript_replace"),
+    path("projects/<str:project_id>/accuracy/", projects.project_accuracy_card, name="project_accuracy"),
     path("projects/<str:project_id>/glossary/", glossary_views.project_glossary, name="project_glossary"),
     path("projects/<str:project_id>/hotwords/add/", glossary_views.project_hotwords_add_view,
          name="project_hotwords_add"),

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from api.serializers import (
     DetailSerializer,
+    ProjectAccuracySerializer,
     ProjectSerializer,
     UploadFilesSerializer,
     UploadRejectedSerializer,
@@ -27,6 +28,7 @@ from portal.access import get_project_for_user, get_team_for_user, projects_for_
 from portal.actor import Actor, Via
 from portal.models import Project
 from portal.services.teams import project_create
+from transcription.services.accuracy import project_accuracy
 from transcription.services.upload_parts import upload_parts_unreadable
 from transcription.services.uploads import upload_handlers_install, uploads_accept
 
@@ -64,6 +66,16 @@ class ProjectDetailView(APIView):
     def get(self, request: Request, project_id: UUID) -> Response:
         project = get_project_for_user(request.user, project_id)
         return Response(ProjectSerializer(project).data)
+
+
+class ProjectAccuracyView(APIView):
+    @extend_schema(operation_id="projects_accuracy", summary="The machine's measured accuracy in a project",
+                   description="For every approved transcript, the machine's first text against the approved "
+                               "text: character (Chinese) or word error rate after normalisation.",
+                   responses={200: ProjectAccuracySerializer, **ERRORS})
+    def get(self, request: Request, project_id: UUID) -> Response:
+        project = get_project_for_user(request.user, project_id)
+        return Response(ProjectAccuracySerializer(project_accuracy(project=project)).data)
 
 
 class ProjectUploadView(APIView):

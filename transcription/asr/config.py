@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from transcription.presets import preset_get, presets_all
+from transcription.presets import model_family, preset_get, presets_all
 
 from .results import EngineConfigError
 
@@ -30,7 +30,13 @@ class EngineConfig:
     vad_impl: str = "fast"  # "fast" (vad.FastVad) or "funasr" (FunASR's own streaming VAD)
     dtype: str = "fp32"
     preset: str = ""  # the ASR_PRESETS name this engine serves, recorded with each transcript
-    language: str = ""
+    language: str = ""  # "" with a Whisper model: detected per file
+    task: str = "transcribe"  # Whisper: "translate" to English
+
+    @property
+    def family(self) -> str:
+        """"whisper" (faster-whisper, transcription.asr.whisper) or "funasr" (transcription.asr.engine)."""
+        return model_family(self.model)
 
     @classmethod
     def from_settings(cls, preset: str | None = None) -> EngineConfig:
@@ -43,15 +49,18 @@ class EngineConfig:
                    spk_model=settings.ASR_SPK_MODEL, device=settings.ASR_DEVICE, ncpu=int(settings.ASR_NCPU),
                    batch_seconds=int(settings.ASR_BATCH_SECONDS), hub=settings.ASR_HUB,
                    vad_impl=settings.ASR_VAD_IMPL, dtype=settings.ASR_DTYPE, preset=chosen.name,
-                   language=chosen.language)
+                   language=chosen.language, task=chosen.task)
 
     def model_settings(self) -> dict[str, tuple[str, str]]:
         """role -> (setting name, value), for every role, configured or not. A model that comes from
         an ASR_PRESETS entry is named by it, so a message names the setting to change."""
         names = {"asr": "ASR_MODEL", "vad": "ASR_VAD_MODEL", "punc": "ASR_PUNC_MODEL", "spk": "ASR_SPK_MODEL"}
-        values = {"asr": self.model, "vad": self.vad_model, "punc": self.punc_model, "spk": self.spk_model}
+        # Whisper writes its own punctuation: a punctuation model is never loaded for it
+        punc = "" if self.family == "whisper" else self.punc_model
+        values = {"asr": self.model, "vad": self.vad_model, "punc": punc, "spk": self.spk_model}
         if self.preset and getattr(settings, "ASR_PRESETS", "").strip():
-            defaults = {"vad": settings.ASR_VAD_MODEL, "punc": settings.ASR_PUNC_MODEL}
+            whisper = self.family == "whisper"
+            defaults = {"vad": settings.ASR_VAD_MODEL, "punc": "" if whisper else settings.ASR_PUNC_MODEL}
             names["asr"] = f"ASR_PRESETS ({self.preset})"
             for role, default in defaults.items():
                 if values[role] != default:

@@ -43,8 +43,7 @@ from django.conf import settings
 
 from . import paraformer, pipeline, punctuation, speakers
 from .audio import SAMPLE_RATE, decode
-from .config import VAD_IMPLS, EngineConfig, device_for
-from .hub import ModelSource, inspect_all, problems_of
+from .config import EngineConfig, device_for
 from .quiet import quiet
 from .results import (
     Cancelled,
@@ -57,16 +56,15 @@ from .results import (
     TransientEngineError,
 )
 from .speakers import embed as speakers_embed
-from .vad import FastVad
+from .stages import SpeechStages, speaker_count
+from .whisper import WhisperEngine
 
 log = logging.getLogger(__name__)
 
 _OOM = "The GPU ran out of memory; the job will be retried."
-# One 25 ms analysis window: a shorter VAD segment makes the fbank frontend raise.
-_MIN_SAMPLES = 400
-_MS = SAMPLE_RATE // 1000
 __all__ = ["Cancelled", "Detailed", "Engine", "EngineConfig", "EngineConfigError", "EngineError", "Prepared",
-           "SegmentResult", "TranscriptionResult", "TransientEngineError", "get_engine", "transcribe_path_to_dict"]
+           "SegmentResult", "TranscriptionResult", "TransientEngineError", "WhisperEngine", "build_engine",
+           "get_engine", "transcribe_path_to_dict"]
 
 
 def _malloc_trim() -> None:
@@ -85,21 +83,9 @@ class _File:
     embeddings: dict[int, speakers.Embeddings] = field(default_factory=dict)
 
 
-def speaker_count(speakers: str) -> int | None:
-    """"auto" -> None (the clustering decides), "2".."10" -> that number."""
-    return int(speakers) if speakers.isdigit() else None
-
-
-class Engine:
+class Engine(SpeechStages):
     def __init__(self, config: EngineConfig) -> None:
-        self.config = config
-        self.sources: dict[str, ModelSource] = inspect_all(config.model_settings(), config.hub)
-        if problems := problems_of(config.model_settings(), self.sources):
-            raise EngineConfigError("\n".join(problem.full() for problem in problems))
-        self.models = {role: self.sources[role].label if role in self.sources else "" for role in
-                       ("asr", "vad", "punc", "spk")}
-        self._lock = threading.Lock()  # the ASR stage (recognize)
-        self._vad_lock = threading.Lock()  # FunASR's VAD keeps per-call state on its model object
+        self._resolve(config)
         os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
         started = time.perf_counter()
         with quiet(logging.ERROR):
@@ -159,47 +145,6 @@ class Engine:
             paraformer.decode(self._am, [pipeline.Piece(0, 0, 2000, noise)], None, self.dtype)
             self._speech_ms(noise)
 
-    def _load_fast_vad(self) -> FastVad | None:
-        if self.config.vad_impl not in VAD_IMPLS:
-            raise EngineConfigError(f"ASR_VAD_IMPL is {self.config.vad_impl!r}; use one of {', '.join(VAD_IMPLS)}.")
-        if self.config.vad_impl != "fast":
-            return None
-        fast = FastVad(self._am.vad_model, self._am.vad_kwargs, self.device)
-        if fast.unsupported():
-            log.warning("ASR_VAD_IMPL=fast does not implement this VAD model's %s; using FunASR's VAD.",
-                        fast.unsupported())
-            return None
-        return fast
-
-    @property
-    def vad_impl(self) -> str:
-        """The VAD implementation in use ("fast" unless configured or forced back to "funasr")."""
-        return "fast" if self._fast_vad is not None else "funasr"
-
-    # -- stage 1: CPU, any thread ---------------------------------------------------------------
-
-    def prepare(self, audio: np.ndarray) -> Prepared:
-        """VAD one file of 16 kHz mono float32 samples. Safe beside a running `recognize`."""
-        started = time.perf_counter()
-        samples = np.ascontiguousarray(audio, dtype=np.float32)
-        speech = self._speech_ms(samples)
-        return Prepared(samples, tuple(speech), time.perf_counter() - started)
-
-    def detect_speech(self, audio: np.ndarray) -> list[tuple[float, float]]:
-        """The VAD's speech regions in seconds."""
-        return [(start / 1000, end / 1000) for start, end in self.prepare(audio).speech_ms]
-
-    def _speech_ms(self, samples: np.ndarray) -> list[tuple[int, int]]:
-        import torch
-
-        if len(samples) < _MIN_SAMPLES:  # no complete frame; FunASR's VAD would divide by zero
-            return []
-        if self._fast_vad is not None:
-            return self._fast_vad(samples)
-        with self._vad_lock, quiet(), torch.inference_mode():
-            out = self._am.inference(samples, model=self._am.vad_model, kwargs=self._am.vad_kwargs)
-        return [(int(start), int(end)) for start, end in (out[0]["value"] if out else [])]
-
     # -- stage 2: the models, one call at a time ------------------------------------------------
 
     def recognize(self, prepared: Sequence[Prepared], *, hotwords: Sequence[str] = (), speakers: str = "auto",
@@ -237,13 +182,14 @@ class Engine:
         for detailed, item in zip(results, prepared, strict=True):
             if isinstance(detailed, Detailed):
                 detailed.result.audio_seconds = item.audio_seconds
+                detailed.result.end_within(item.audio_seconds)
                 detailed.result.processing_seconds = elapsed * len(item.samples) / total + item.prepare_seconds
         return results
 
     def _recognize(self, prepared: Sequence[Prepared], hotword: str | None, speakers: str,
                    progress: Callable[[int, float], None],
                    cancelled: Callable[[int], bool]) -> list[Detailed | Cancelled]:
-        files = [_File(self._pieces(i, item)) for i, item in enumerate(prepared)]
+        files = [_File(self.pieces(i, item)) for i, item in enumerate(prepared)]
         diarize = "spk" in self.sources and speakers != "off"
         pieces = [p for f in files for p in f.pieces]
 
@@ -276,16 +222,6 @@ class Engine:
         return [Cancelled() if f.cancelled else self._assemble(f, *next(punctuated), diarize=diarize, count=count)
                 for f in files]
 
-    @staticmethod
-    def _pieces(index: int, item: Prepared) -> list[pipeline.Piece]:
-        pieces = []
-        for start_ms, end_ms in item.speech_ms:
-            # the same slicing as funasr.utils.vad_utils.slice_padding_audio_samples
-            begin, end = start_ms * _MS, min(end_ms * _MS, len(item.samples))
-            if end - begin >= _MIN_SAMPLES:
-                pieces.append(pipeline.Piece(index, start_ms, end_ms, item.samples[begin:end]))
-        return pieces
-
     def _punctuate(self, raws: list[str]) -> list[tuple[str, str, list[int] | None]]:
         """(raw text, punctuated text, punctuation ids) per file, all files in one batch."""
         if "punc" not in self.sources:
@@ -311,48 +247,17 @@ class Engine:
                                      preset=self.config.preset, speaker_vectors=found)
         return Detailed(result, [stamp for p in f.pieces for stamp in p.timestamps or []])
 
-    # -- both stages ----------------------------------------------------------------------------
-
-    def transcribe(self, audio: np.ndarray, *, hotwords: Sequence[str] = (),
-                   progress: Callable[[float], None] | None = None,
-                   should_cancel: Callable[[], bool] | None = None) -> TranscriptionResult:
-        """Transcribe 16 kHz mono float32 samples. progress(f) gets the fraction of VAD segments done."""
-        return self.transcribe_many([audio], hotwords=hotwords, progress=progress, should_cancel=should_cancel)[0]
-
-    def transcribe_many(self, audios: Sequence[np.ndarray], *, hotwords: Sequence[str] = (),
-                        progress: Callable[[float], None] | None = None,
-                        should_cancel: Callable[[], bool] | None = None) -> list[TranscriptionResult]:
-        """Transcribe several files in one `recognize` call; raises Cancelled when should_cancel()."""
-        prepared = []
-        for audio in audios:
-            if should_cancel is not None and should_cancel():
-                raise Cancelled()
-            prepared.append(self.prepare(audio))
-        weights = [max(1, len(p.speech_ms)) for p in prepared]
-        fractions = [0.0] * len(prepared)
-        reported = [-1.0]
-
-        def file_progress(i: int, fraction: float) -> None:
-            fractions[i] = fraction
-            overall = sum(w * f for w, f in zip(weights, fractions, strict=True)) / sum(weights)
-            if progress is not None and overall > reported[0]:
-                reported[0] = overall
-                progress(overall)
-
-        results = self.recognize(prepared, hotwords=hotwords, progress=file_progress,
-                                 cancelled=None if should_cancel is None else lambda i: should_cancel())
-        done = [r for r in results if isinstance(r, TranscriptionResult)]
-        if len(done) != len(results):
-            raise Cancelled()
-        return done
+def build_engine(config: EngineConfig) -> Engine | WhisperEngine:
+    """The engine of the config's model family (Paraformer and kin through FunASR, or Whisper)."""
+    return WhisperEngine(config) if config.family == "whisper" else Engine(config)
 
 
-_engines: OrderedDict[EngineConfig, Engine] = OrderedDict()  # least recently used first
+_engines: OrderedDict[EngineConfig, Engine | WhisperEngine] = OrderedDict()  # least recently used first
 _engine_pid: int | None = None
 _engine_lock = threading.Lock()
 
 
-def get_engine(preset: str | None = None) -> Engine:
+def get_engine(preset: str | None = None) -> Engine | WhisperEngine:
     """The process's engine for a model preset (blank: the default), built from settings on first
     use (in the worker, after the fork).
 
@@ -375,7 +280,7 @@ def get_engine(preset: str | None = None) -> Engine:
             log.info("ASR engine for preset %r unloaded (ASR_MAX_ENGINES=%d)", unloaded.config.preset, keep + 1)
             del unloaded
             _release_memory()
-        engine = Engine(config)
+        engine = build_engine(config)
         _engines[config] = engine
         return engine
 

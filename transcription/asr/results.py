@@ -80,6 +80,14 @@ class TranscriptionResult:
     preset: str = ""
     speaker_vectors: SpeakerVectors | None = None  # when speakers were detected
 
+    def end_within(self, seconds: float) -> None:
+        """Keep every time inside the audio: the VAD's last frame is a whole 10 ms, so a segment that
+        runs to the end of a file could otherwise end up to a frame after it."""
+        for segment in self.segments:
+            segment.end = min(segment.end, seconds)
+            segment.start = min(segment.start, segment.end)
+            segment.words = [(w, min(a, seconds), min(b, seconds)) for w, a, b in segment.words]
+
 
 @dataclass
 class Detailed:

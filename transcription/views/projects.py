@@ -20,6 +20,7 @@ from portal.middleware import wants_json
 from portal.pagination import page_with_count
 from transcription import job_states
 from transcription.job_states import JobStatus
+from transcription.services.accuracy import percent, project_accuracy
 from transcription.services.export_notices import project_exports_unseen
 from transcription.services.job_actions import jobs_retry_failed, q_failed_retryable_by
 from transcription.services.job_options import upload_choices
@@ -71,6 +72,18 @@ def project_detail(request: HttpRequest, project_id: str) -> HttpResponse:
     context["rejections"] = list(upload_rejections_recent(project=project)[:KEEP_REJECTIONS])
     context["ready_exports"] = list(project_exports_unseen(user=request.user, project=project)[:3])
     return render(request, "transcription/project_detail.html", context)
+
+
+@login_required
+def project_accuracy_card(request: HttpRequest, project_id: str) -> HttpResponse:
+    """The project page's accuracy card, loaded after the page (it reads every approved transcript)."""
+    project = get_project_for_user(request.user, project_id)
+    accuracy = project_accuracy(project=project)
+    rates = {"all": percent(accuracy["error_rate"]),
+             **{key: [{**row, "rate": percent(row["error_rate"])} for row in accuracy[key]]
+                for key in ("by_preset", "by_month", "worst")}}
+    return render(request, "transcription/partials/project_accuracy.html",
+                  {"project": project, "accuracy": accuracy, "rates": rates})
 
 
 @login_required

@@ -9,21 +9,23 @@ fails, so the portal still starts (staff then see the same on the ops page)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from transcription.asr.engine import Engine, EngineConfig, EngineError
+from transcription.asr.engine import EngineConfig, EngineError, build_engine
 from transcription.asr.hub import (
     EMPTY_SETTING,
-    HUB_TITLES,
     REQUIRED_ROLES,
     HubError,
     ModelSource,
     Problem,
     download,
+    download_title,
     ensure_reachable,
+    from_wheels,
     inspect_all,
 )
 from transcription.asr.readiness import Readiness, asr_readiness
@@ -54,7 +56,8 @@ class Command(BaseCommand):
         for role, (setting, value) in config.model_settings().items():
             source = sources.get(role)
             if source is None and role in ("punc", "spk"):
-                note = "no punctuation" if role == "punc" else "no speaker diarization"
+                note = "no speaker diarization" if role == "spk" else (
+                    "Whisper writes its own punctuation" if config.family == "whisper" else "no punctuation")
                 self.stdout.write(f"{role:<5} {setting}='' {self.style.WARNING('off')}: {note}")
             elif source is None or source.problem:
                 problems += 1
@@ -72,7 +75,7 @@ class Command(BaseCommand):
     def _load(self, config: EngineConfig) -> None:
         started = time.perf_counter()
         try:
-            engine = Engine(config)
+            engine = build_engine(config)
             engine.transcribe(np.zeros(16000, dtype=np.float32))
         except EngineError as e:
             raise CommandError(str(e))
@@ -87,11 +90,11 @@ class Command(BaseCommand):
                 seen.setdefault((line.setting, line.value), line.source)
         return list(seen.values())
 
-    def _download(self, hub: str) -> None:
+    def _download(self, hub: str, *, only: Callable[[ModelSource], bool] = lambda source: True) -> None:
         """Fetch every missing hub model (skipping what is present); raises with every failure."""
-        title = HUB_TITLES.get(hub, hub)
         errors: list[str] = []
-        for source in self._sources():
+        for source in filter(only, self._sources()):
+            title = download_title(source, hub)
             label = f"{source.role:<5} {source.setting}={source.value!r}"
             if source.repo_id is None:
                 self.stdout.write(f"{label}: a local directory, nothing to download")
@@ -116,6 +119,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Speech recognition models: all in place."))
             return
         why = ""
+        if any(from_wheels(line.source) for line in before.missing if line.source is not None):
+            self._download(before.hub, only=from_wheels)  # no network needed
+            before = asr_readiness()
         if before.missing:
             try:
                 ensure_reachable(before.hub)

@@ -16,7 +16,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from transcription.asr.audio import MediaError, decode
-from transcription.asr.engine import Engine, EngineConfig, EngineError, TranscriptionResult
+from transcription.asr.engine import EngineConfig, EngineError, TranscriptionResult, build_engine
 from transcription.services.exports import srt_time
 
 
@@ -42,9 +42,11 @@ class Command(BaseCommand):
         parser.add_argument("--out", metavar="DIR", help="write DIR/<file name>.<format> instead of printing")
         parser.add_argument("--hotword", action="append", default=[], metavar="WORD",
                             help="a word to favour (repeatable)")
+        parser.add_argument("--preset", default="", metavar="NAME", help="an ASR_PRESETS name (default: the first)")
 
     def handle(self, *args: Any, files: list[str], format: str, out: str | None, hotword: list[str],
-               **options: Any) -> None:
+               preset: str = "", **options: Any) -> None:
+        self.preset = preset
         audios: list[np.ndarray] = []
         names: list[str] = []
         failed = 0
@@ -63,7 +65,7 @@ class Command(BaseCommand):
     def _transcribe(self, audios: list[np.ndarray], names: list[str], fmt: str, out: Path | None,
                     hotwords: list[str]) -> None:
         try:
-            engine = Engine(EngineConfig.from_settings())
+            engine = build_engine(EngineConfig.from_settings(self.preset or None))
             results = engine.transcribe_many(audios, hotwords=hotwords, progress=self._progress)
         except EngineError as e:
             raise CommandError(str(e))
