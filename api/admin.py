@@ -5,6 +5,7 @@ from django.http import HttpRequest
 
 from api.models import ApiToken
 from api.services import token_revoke
+from portal.actor import Actor, Via
 
 
 @admin.register(ApiToken)
@@ -27,8 +28,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def delete_model(self, request: HttpRequest, obj: ApiToken) -> None:
-        token_revoke(token=obj)
+        token_revoke(actor=Actor.from_request(request, via=Via.ADMIN), token=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001 - Django's signature
         for token in queryset:
-            token_revoke(token=token)
+            token_revoke(actor=Actor.from_request(request, via=Via.ADMIN), token=token)

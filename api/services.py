@@ -10,6 +10,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from api.models import ApiToken
+from portal.actor import Actor
+from portal.models import AuditAction
+from portal.services.audit import audit_record
 
 KEY_PREFIX = "tp_"
 PREFIX_LENGTH = 10  # "tp_" plus 7 random characters: shown, never enough to guess
@@ -21,12 +24,15 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
-    """A new token for the user and its key (the only time the key exists in clear)."""
+def token_create(*, actor: Actor, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+    """A new token for the user and its key (the only time the key exists in clear). A credential:
+    audited, with its name and prefix, never the key."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name.strip()[:100], prefix=key[:PREFIX_LENGTH], key_hash=key_hash(key)
     )
+    audit_record(actor=actor, action=AuditAction.TOKEN_CREATE, team=None, obj=token,
+                 obj_repr=f"{user.get_username()}: {token.name}", detail={"prefix": token.prefix})
     return token, key
 
 
@@ -44,5 +50,7 @@ def token_for_key(*, key: str) -> ApiToken | None:
     return token
 
 
-def token_revoke(*, token: ApiToken) -> None:
+def token_revoke(*, actor: Actor, token: ApiToken) -> None:
+    audit_record(actor=actor, action=AuditAction.TOKEN_REVOKE, team=None, obj=token,
+                 obj_repr=f"{token.user.get_username()}: {token.name}", detail={"prefix": token.prefix})
     token.delete()

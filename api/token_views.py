@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from api.forms import TokenForm
 from api.models import ApiToken
 from api.services import token_create, token_revoke
+from portal.actor import Actor
 
 # The new key travels to the next page load in the session, and only once.
 SESSION_KEY = "api_new_token"
@@ -23,7 +24,8 @@ def tokens(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            token, key = token_create(user=request.user, name=form.cleaned_data["name"])
+            token, key = token_create(actor=Actor.from_request(request), user=request.user,
+                                      name=form.cleaned_data["name"])
             request.session[SESSION_KEY] = {"id": token.pk, "key": key}
             return redirect("api_tokens")
         status = 400
@@ -42,7 +44,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
-    token_revoke(token=token)
+    token_revoke(actor=Actor.from_request(request), token=token)
     messages.success(request, _("Token “%(name)s” revoked. Scripts using it can no longer sign in.")
                      % {"name": token.name})
     return redirect("api_tokens")

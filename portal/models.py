@@ -190,6 +190,8 @@ class AuditAction(models.TextChoices):
     INVITATION_REVOKE = "invitation.revoke", _("revoked an invitation")
     ACCOUNT_EMAIL = "account.email", _("changed email address")
     ACCOUNT_CREATE = "account.create", _("created account")
+    TOKEN_CREATE = "token.create", _("created API token")
+    TOKEN_REVOKE = "token.revoke", _("revoked API token")
 
 
 class AuditLogImmutable(Exception):

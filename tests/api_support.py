@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.services import token_create
+from portal.actor import Actor  # noqa: E402
 from portal.models import Project
 from transcription.models import Job, JobStatus, MediaFile, Segment, Transcript
 
@@ -29,7 +30,7 @@ def api(user: User | None = None) -> APIClient:
     """A client that authenticates like a script: ``Authorization: Token <key>``."""
     client = APIClient()
     if user is not None:
-        _token, key = token_create(user=user, name="tests")
+        _token, key = token_create(actor=Actor.of(user), user=user, name="tests")
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 

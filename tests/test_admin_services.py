@@ -115,3 +115,37 @@ def test_job_actions_record_who_did_them_on_the_job_page_and_in_the_admin(projec
     assert "retried job by alice" in page and "cancelled job by sam" in page
     admin_page = client.get(f"/admin/transcription/job/{job.pk}/change/").content.decode()
     assert "sam" in admin_page and "cancelled job" in admin_page and "retried job" in admin_page
+
+
+def test_team_settings_ticked_in_the_admin_are_saved_and_audited(team, alice, staff):
+    data = team_page_form(team, [(Membership.objects.get(team=team, user=alice), alice, Role.OWNER)])
+    data.update(allow_urgent="on", review_second_person="on")
+    client = login(staff)
+    r = client.post(f"/admin/portal/team/{team.pk}/change/", data)
+    assert r.status_code == 302
+    team.refresh_from_db()
+    assert team.allow_urgent is True  # the box was ticked, staff were told it saved: it must be
+    event = AuditEvent.objects.get(action="team.settings")
+    assert event.actor == staff and event.detail == {"allow_urgent": True, "via": "admin"}
+
+
+def test_api_tokens_made_and_revoked_anywhere_are_audited(alice, staff):
+    from api.models import ApiToken
+
+    client = login(alice)
+    client.post("/settings/tokens/", {"name": "laptop"})
+    token = ApiToken.objects.get(name="laptop")
+    client.post(f"/settings/tokens/{token.pk}/revoke/")
+    from rest_framework.test import APIClient
+
+    APIClient().post("/api/v1/auth/token/", {"username": "alice", "password": "password"}, format="json")
+    by_api = ApiToken.objects.get(user=alice)
+    login(staff).post(f"/admin/api/apitoken/{by_api.pk}/delete/", {"post": "yes"})
+    events = list(AuditEvent.objects.filter(action__startswith="token.").order_by("id")
+                  .values_list("action", "actor__username", "detail__via"))
+    assert events == [("token.create", "alice", None), ("token.revoke", "alice", None),
+                      ("token.create", "alice", "api"), ("token.revoke", "sam", "admin")]
+    assert not ApiToken.objects.exists()
+    # The prefix shown on the tokens page, never the key.
+    for detail in AuditEvent.objects.filter(action__startswith="token.").values_list("detail", flat=True):
+        assert set(detail) <= {"prefix", "via"} and len(detail["prefix"]) == 10

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from api.models import ApiToken
 from api.services import key_hash, token_create
+from portal.actor import Actor  # noqa: E402
 from tests.api_support import api, fresh_cache  # noqa: F401
 from tests.conftest import login
 
@@ -151,7 +152,7 @@ def test_it_revokes_a_token(alice):
     client = login(alice)
     client.post("/settings/tokens/", {"name": "old laptop"})
     kept = ApiToken.objects.get(user=alice)
-    _ci, key = token_create(user=alice, name="ci")
+    _ci, key = token_create(actor=Actor.of(alice), user=alice, name="ci")
     assert api_get_with(key).status_code == 200
     r = client.post(f"/settings/tokens/{_ci.pk}/revoke/", follow=True)
     assert r.status_code == 200 and "Token “ci” revoked".encode() in r.content
@@ -187,7 +188,7 @@ def test_it_links_the_tokens_page_from_the_user_menu(alice):
 
 def test_it_lets_staff_see_and_revoke_tokens_in_the_admin(alice, django_user_model):
     admin = django_user_model.objects.create_superuser("root", "root@example.org", "password")
-    token, key = token_create(user=alice, name="leaked laptop")
+    token, key = token_create(actor=Actor.of(alice), user=alice, name="leaked laptop")
     client = login(admin)
     page = client.get("/admin/api/apitoken/")
     assert page.status_code == 200

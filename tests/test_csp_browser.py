@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from portal.actor import Actor  # noqa: E402
+
 # Playwright's sync API runs an event loop; the ORM is still used from this thread.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -89,7 +91,7 @@ def test_the_main_pages_have_no_csp_violation(live_server, browser, site, alice)
     visitor = Visitor(browser, live_server.url)
     sign_in(visitor.page, live_server.url, "alice")
     project, transcript, team = site["project"], site["transcript"], site["team"]
-    token_create(user=alice, name="laptop")
+    token_create(actor=Actor.of(alice), user=alice, name="laptop")
     pages = {
         "/": None,
         f"/teams/{team.pk}/": None,

@@ -71,7 +71,8 @@ def long_names(alice: User, bob: User, media_root) -> dict:
                       error="The file could not be decoded: Invalid data found when processing input "
                             "(stream 0, codec pcm_s16le, container wav, byte offset 1234567890).")
     Webhook.objects.create(project=project, url=URL, secret="s" * 64)
-    token_create(user=alice, name="continuous-integration-runner-on-build-server-number-seventeen")
+    token_create(actor=Actor.of(alice), user=alice,
+                 name="continuous-integration-runner-on-build-server-number-seventeen")
     return {"team": team, "project": project, "transcript": transcript, "failed": failed}
 
 

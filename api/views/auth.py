@@ -16,6 +16,7 @@ from api.exceptions import BadRequest
 from api.serializers import DetailSerializer, LoginSerializer, TokenSerializer
 from api.services import token_create
 from api.throttling import TokenCreateThrottle
+from portal.actor import Actor, Via
 
 LOGIN_LABEL = "API login"
 
@@ -48,5 +49,5 @@ class TokenCreateView(APIView):
                             password=serializer.validated_data["password"])
         if user is None:
             raise BadRequest(_("Unable to log in with the provided username and password."))
-        _token, key = token_create(user=user, name=LOGIN_LABEL)
+        _token, key = token_create(actor=Actor.of(user, via=Via.API), user=user, name=LOGIN_LABEL)
         return Response({"token": key}, status=status.HTTP_200_OK)
