@@ -63,7 +63,16 @@ _PHRASES: dict[str, Callable[[Any], str | None]] = {
     "username": lambda v: _("username: %(name)s") % {"name": v or "?"},
     "ip": lambda v: _("address: %(ip)s") % {"ip": v or "?"},
     "via": lambda v: _VIA[v]() if v in _VIA else str(v),
+    "files": lambda v: ", ".join(map(str, v)) if v else None,
+    "jobs": lambda v: ngettext("%(n)d job", "%(n)d jobs", int(v)) % {"n": int(v)},
+    "changed": lambda v: "; ".join(f"{_FIELDS[k]() if k in _FIELDS else k}: {_label(c['from'])} → {_label(c['to'])}"
+                                   for k, c in v.items()) if v else None,
 }
+
+
+# Project settings, as the project form names them.
+_FIELDS = {"name": lambda: _("name"), "preset": lambda: _("model preset"), "speakers": lambda: _("speakers"),
+           "itn": lambda: _("numbers as digits")}
 
 
 def _plain(key: str, value: Any) -> str:

@@ -191,6 +191,10 @@ class AuditAction(models.TextChoices):
     ACCOUNT_EMAIL = "account.email", _("changed email address")
     ACCOUNT_CREATE = "account.create", _("created account")
     TOKEN_CREATE = "token.create", _("created API token")
+    TEAM_CREATE = "team.create", _("created team")
+    PROJECT_CREATE = "project.create", _("created project")
+    PROJECT_SETTINGS = "project.settings", _("changed project settings")
+    MEDIA_UPLOAD = "media.upload", _("uploaded files")
     TOKEN_REVOKE = "token.revoke", _("revoked API token")
 
 

@@ -143,3 +143,32 @@ def test_it_shows_staff_every_team_in_the_admin_read_only(team, alice, beta, cha
 def test_it_keeps_the_log_from_non_staff_in_the_admin(team, alice):
     r = login(alice).get("/admin/portal/auditevent/")
     assert r.status_code == 302 and r["Location"].startswith("/admin/login/")
+
+
+def test_it_records_creating_and_renaming_teams_and_projects_and_every_setting_changed(alice):
+    client = login(alice)
+    client.post("/teams/new/", {"name": "Gamma"})
+    team = Team.objects.get(name="Gamma")
+    client.post(f"/teams/{team.pk}/rename/", {"name": "Gamma Radio"})
+    client.post(f"/teams/{team.pk}/projects/new/", {"name": "Talks", "hotwords": "", "speakers": "off", "itn": "auto"})
+    project = team.projects.get()
+    client.post(f"/projects/{project.pk}/edit/", {"name": "Talk shows", "hotwords": "", "speakers": "off",
+                                                  "itn": "on"})
+    events = {e.action: e.detail for e in AuditEvent.objects.filter(team=team)}
+    assert set(events) >= {"team.create", "team.settings", "project.create", "project.settings"}
+    assert events["team.settings"] == {"from": "Gamma", "to": "Gamma Radio"}
+    assert events["project.settings"] == {"changed": {"name": {"from": "Talks", "to": "Talk shows"},
+                                                      "itn": {"from": "auto", "to": "on"}}}
+    page = client.get(f"/teams/{team.pk}/audit/").content.decode()
+    assert "name: Talks → Talk shows; numbers as digits: auto → on" in page
+
+
+def test_it_records_an_upload_with_its_files(project, alice):
+    from tests.queue_support import upload
+    from tests.transcript_factory import wav_bytes
+
+    login(alice).post(f"/projects/{project.pk}/upload/", {"files": [upload("a.wav", wav_bytes(1.0)),
+                                                                    upload("b.wav", wav_bytes(1.0))]},
+                      HTTP_ACCEPT="application/json")
+    event = AuditEvent.objects.get(action="media.upload")
+    assert event.actor == alice and event.detail == {"files": ["a.wav", "b.wav"], "jobs": 2}

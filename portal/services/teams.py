@@ -24,12 +24,16 @@ def team_create(*, actor: Actor, name: str) -> Team:
     with transaction.atomic():
         team = Team.objects.create(name=name.strip())
         Membership.objects.create(team=team, user=actor.user, role=Role.OWNER)
+        audit_record(actor=actor, action=AuditAction.TEAM_CREATE, team=team, obj=team)
     return team
 
 
 def team_rename(*, actor: Actor, team: Team, name: str) -> Team:
-    team.name = name.strip()
-    team.save(update_fields=["name"])
+    old, team.name = team.name, name.strip()
+    if team.name != old:
+        team.save(update_fields=["name"])
+        audit_record(actor=actor, action=AuditAction.TEAM_SETTINGS, team=team, obj=team,
+                     detail={"from": old, "to": team.name})
     return team
 
 
@@ -179,14 +183,18 @@ def _defaults(preset: str | None, speakers: str | None, itn: str | None) -> dict
 
 def project_create(*, actor: Actor, team: Team, name: str, hotwords: list[str] | None = None,
                    preset: str | None = None, speakers: str | None = None, itn: str | None = None) -> Project:
-    return Project.objects.create(team=team, name=name.strip(), created_by=actor.user, hotwords=hotwords or [],
-                                  **_defaults(preset, speakers, itn))
+    project = Project.objects.create(team=team, name=name.strip(), created_by=actor.user, hotwords=hotwords or [],
+                                     **_defaults(preset, speakers, itn))
+    audit_record(actor=actor, action=AuditAction.PROJECT_CREATE, team=team, obj=project)
+    return project
 
 
 def project_update(*, actor: Actor, project: Project, name: str, hotwords: list[str], preset: str | None = None,
                    speakers: str | None = None, itn: str | None = None) -> Project:
     fields = {"name": name.strip(), "hotwords": hotwords, **_defaults(preset, speakers, itn)}
     before = list(project.hotwords or [])
+    changed = {key: {"from": getattr(project, key), "to": value} for key, value in fields.items()
+               if key != "hotwords" and getattr(project, key) != value}
     for key, value in fields.items():
         setattr(project, key, value)
     project.save(update_fields=list(fields))
@@ -194,6 +202,9 @@ def project_update(*, actor: Actor, project: Project, name: str, hotwords: list[
         audit_record(actor=actor, action=AuditAction.PROJECT_HOTWORDS, team=project.team, obj=project,
                      detail={"added": [w for w in hotwords if w not in before],
                              "removed": [w for w in before if w not in hotwords]})
+    if changed:  # name, preset, speakers, numbers: each with what it was and what it became
+        audit_record(actor=actor, action=AuditAction.PROJECT_SETTINGS, team=project.team, obj=project,
+                     detail={"changed": changed})
     return project
 
 

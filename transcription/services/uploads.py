@@ -36,7 +36,8 @@ from django.utils.translation import gettext as _
 
 from portal.actor import Actor
 from portal.errors import NotAllowed
-from portal.models import Project
+from portal.models import AuditAction, Project
+from portal.services.audit import audit_record
 from transcription import job_states
 from transcription.asr.audio import MediaError, probe
 from transcription.models import Job, MediaFile
@@ -294,4 +295,8 @@ def uploads_accept(*, actor: Actor, project: Project, files: Iterable[UploadedFi
         finally:
             upload.close()
     upload_rejections_record(actor=actor, project=project, rejected=[(r.filename, r.error) for r in result.rejected])
+    if result.jobs:  # one record per upload, naming its files
+        audit_record(actor=actor, action=AuditAction.MEDIA_UPLOAD, team=project.team, obj=project,
+                     detail={"files": [job.media.original_name for job in result.jobs][:50], "jobs": len(result.jobs),
+                             **({"urgent": True} if urgent else {})})
     return result
