@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: run test bench bench-batching bench-queue bench-pages bench-nodes bench-requeue bench-accuracy lint setup
+.PHONY: run test bench bench-batching bench-queue bench-pages bench-nodes bench-requeue bench-accuracy lint setup test-quick
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -44,6 +44,10 @@ run: setup
 
 test: $(VENV)/.requirements-dev
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The edit-run loop: everything but browser, live-server, worker-cluster and multi-node tests.
+test-quick: $(VENV)/.requirements-dev
+	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(VENV)/.requirements-dev
 	$(VENV)/bin/ruff check .

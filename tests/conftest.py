@@ -17,6 +17,16 @@ from transcription.services.queue import queue_snapshot_forget
 pytest_plugins: list[str] = ["tests.asr_fixtures", "tests.cluster_support", "tests.browser_support"]
 
 
+# Tests that start a browser, a live server or worker processes: what `make test-quick` leaves out.
+SLOW_FIXTURES = {"browser", "mic_browser", "live_server", "clusters", "nodes"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("multinode"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_queue_snapshot() -> None:
     """Each test's database starts without the shared queue schedule; so does this process's copy."""

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -51,3 +53,18 @@ def test_local_http_is_refused_for_a_server_open_to_the_network(tmp_path):
     r = _manage("check", env={"LOCAL_HTTP": "true", "BIND": "0.0.0.0:8000", "DATA_DIR": str(tmp_path)})
     assert r.returncode != 0
     assert "LOCAL_HTTP is only for a server bound to loopback" in r.stderr
+
+
+@pytest.mark.parametrize("value", ["ture", "2", "enabled"])
+def test_a_mistyped_switch_stops_the_start_and_names_the_variable(tmp_path, value):
+    r = _manage("check", env={"LOCAL_HTTP": "true", "DATA_DIR": str(tmp_path), "EMAIL_USE_TLS": value})
+    assert r.returncode != 0
+    assert f"EMAIL_USE_TLS must be true or false (or 1/0, yes/no, on/off), not '{value}'." in r.stderr
+
+
+@pytest.mark.parametrize("value", ["TRUE", " yes ", "On", "1"])
+def test_a_switch_takes_the_usual_spellings(tmp_path, value):
+    r = _manage("shell", "-c", "from django.conf import settings; print(settings.EMAIL_USE_TLS)",
+                env={"LOCAL_HTTP": "true", "DATA_DIR": str(tmp_path), "EMAIL_USE_TLS": value})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "True"
