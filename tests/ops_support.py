@@ -55,7 +55,9 @@ def team_page_form(team: Team, rows: list[tuple[Membership | None, User, str]]) 
     """The POST of the admin's team page: one inline row per (membership or
     None for a new row, user, role)."""
     existing = sum(1 for membership, _user, _role in rows if membership is not None)
-    data = {"name": team.name, "memberships-TOTAL_FORMS": str(len(rows)),
+    # The team's own boxes as the page shows them (an unticked box is simply not sent).
+    ticked = {box: "on" for box in ("allow_urgent", "review_second_person") if getattr(team, box)}
+    data = {"name": team.name, **ticked, "memberships-TOTAL_FORMS": str(len(rows)),
             "memberships-INITIAL_FORMS": str(existing), "memberships-MIN_NUM_FORMS": "0",
             "memberships-MAX_NUM_FORMS": "1000"}
     for n, (membership, user, role) in enumerate(rows):

@@ -10,7 +10,8 @@ import pytest
 
 from portal.models import AuditEvent
 from tests.api_support import MISSING, api, fresh_cache, make_transcript  # noqa: F401
-from transcription.models import ReviewStatus, Revision, Segment
+from tests.conftest import login
+from transcription.models import MediaFile, ReviewStatus, Revision, Segment
 
 pytestmark = pytest.mark.django_db
 
@@ -161,3 +162,12 @@ def test_it_explains_an_unknown_export_format_or_option(transcript, alice):
     r = api(alice).get(f"/api/v1/transcripts/{transcript.id}/export/?format=txt&chinese=klingon")
     assert r.status_code == 400 and "klingon" in r.json()["detail"]
     assert not AuditEvent.objects.filter(action="transcript.export").exists()
+
+
+@pytest.mark.parametrize("name", ["interview.wav", "会议 录音.wav"])
+def test_the_web_and_the_api_name_the_same_file_the_same_way(project, alice, name):
+    transcript = make_transcript(project, alice)
+    MediaFile.objects.filter(pk=transcript.job.media_id).update(original_name=name)
+    web = login(alice).get(f"/transcripts/{transcript.id}/export/", {"format": "srt"})
+    by_api = api(alice).get(f"/api/v1/transcripts/{transcript.id}/export/", {"format": "srt"})
+    assert web["Content-Disposition"] == by_api["Content-Disposition"]

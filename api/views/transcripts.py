@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.http import HttpResponse
-from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
@@ -25,6 +24,7 @@ from transcription.services.exports import (
     ExportOptions,
     transcript_export,
 )
+from transcription.services.filenames import content_disposition
 from transcription.services.review import segment_edit, transcript_viewed
 
 ERRORS = {401: DetailSerializer, 403: DetailSerializer, 404: DetailSerializer}
@@ -88,5 +88,5 @@ class TranscriptExportView(APIView):
         export = transcript_export(actor=Actor.from_request(request._request, via=Via.API), transcript=transcript,
                                    format=fmt, options=ExportOptions.from_query(request.query_params))
         response = HttpResponse(export.content, content_type=export.content_type)
-        response["Content-Disposition"] = content_disposition_header(True, export.filename)
+        response["Content-Disposition"] = content_disposition(export.filename)  # the web's header, to the letter
         return response

@@ -106,4 +106,6 @@ def content_disposition(filename: str, *, attachment: bool = True) -> str:
     ascii_name = re.sub(r'[^A-Za-z0-9 ._()\-]', "_", ascii_name).strip()
     if not ascii_name or ascii_name.startswith("."):
         ascii_name = f"download{ascii_name}" if ascii_name.startswith(".") else "download"
+    if ascii_name == filename:  # plain ASCII: the one name says it all
+        return f'{kind}; filename="{ascii_name}"'
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
