@@ -187,6 +187,14 @@ def test_import_turns_a_folder_tree_into_jobs(project, alice, tmp_path, capsys):
     assert "readme.txt: This file is not an audio or video file that can be read." in out
     assert "2 jobs queued, 1 file skipped" in out
     assert (tmp_path / "evening.wav").exists()  # the originals stay where they are
+    # The same action as an upload: the project's rejections list and the audit log know of it.
+    from portal.models import AuditEvent
+    from transcription.models import UploadRejection
+
+    assert list(UploadRejection.objects.filter(project=project).values_list("filename", flat=True)) == ["readme.txt"]
+    event = AuditEvent.objects.get(action="media.upload")
+    assert event.actor == alice and event.detail["via"] == "system" and event.detail["jobs"] == 2
+    assert sorted(event.detail["files"]) == ["day1/morning.wav", "evening.wav"]
 
 
 def test_import_refuses_an_unknown_project_or_user(project, tmp_path):

@@ -258,6 +258,14 @@ def _srt(lines: list[_Line], options: ExportOptions) -> str:
     return "\n".join(cues)
 
 
+def results_srt(segments: Iterable[object]) -> str:
+    """SRT of an engine result's segments (anything with start, end, text and speaker) with no
+    transcript behind them: `manage.py transcribe`. The same cues as the portal's export."""
+    lines = [_Line(index=n, start=s.start, end=max(s.end, s.start), text=s.text.strip(), speaker=s.speaker,
+                   speaker_name=s.speaker, raw=s.text) for n, s in enumerate(segments)]  # type: ignore[attr-defined]
+    return _srt(lines, ExportOptions(speakers=True))
+
+
 def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("-->", "--&gt;")
 

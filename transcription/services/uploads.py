@@ -294,6 +294,20 @@ def uploads_accept(*, actor: Actor, project: Project, files: Iterable[UploadedFi
                 ingest_path(intake=intake, path=path, name=name, result=result, content=content)
         finally:
             upload.close()
+    return _recorded(actor=actor, project=project, result=result, urgent=urgent)
+
+
+def paths_accept(*, actor: Actor, project: Project, paths: Iterable[tuple[str, str]]) -> UploadResult:
+    """Files already on this server, as (path, name shown): `manage.py import`. The same checks,
+    rejection record and audit record as an upload, with the project's own options."""
+    intake = Intake(project=project, user=actor.user, urgent=False, options=upload_options(project=project))
+    result = UploadResult()
+    for path, name in paths:
+        ingest_path(intake=intake, path=path, name=name, result=result)
+    return _recorded(actor=actor, project=project, result=result, urgent=False)
+
+
+def _recorded(*, actor: Actor, project: Project, result: UploadResult, urgent: bool) -> UploadResult:
     upload_rejections_record(actor=actor, project=project, rejected=[(r.filename, r.error) for r in result.rejected])
     if result.jobs:  # one record per upload, naming its files
         audit_record(actor=actor, action=AuditAction.MEDIA_UPLOAD, team=project.team, obj=project,

@@ -16,9 +16,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from portal.actor import Actor
 from portal.models import Project
-from transcription.services.job_options import upload_options
-from transcription.services.uploads import Intake, UploadResult, display_name, ingest_path
+from transcription.services.uploads import display_name, paths_accept
 
 
 class Command(BaseCommand):
@@ -43,8 +43,8 @@ class Command(BaseCommand):
             if owner is None:
                 raise CommandError(f"No user named {user}.")
 
-        intake = Intake(project=target, user=owner, options=upload_options(project=target))
-        queued = skipped = 0
+        paths: list[tuple[str, str]] = []
+        links = 0
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames.sort()
             for filename in sorted(filenames):
@@ -52,16 +52,16 @@ class Command(BaseCommand):
                 name = display_name(path.relative_to(root).as_posix(), keep_dirs=True)
                 if path.is_symlink():
                     self.stdout.write(f"skipped {name}: symbolic links are not followed")
-                    skipped += 1
+                    links += 1
                     continue
-                result = UploadResult()
-                ingest_path(intake=intake, path=str(path), name=name, result=result)
-                for job in result.jobs:
-                    self.stdout.write(f"queued  {job.media.original_name} ({job.pk})")
-                for rejection in result.rejected:
-                    self.stdout.write(f"skipped {rejection.filename}: {rejection.error}")
-                queued += len(result.jobs)
-                skipped += len(result.rejected)
+                paths.append((str(path), name))
+        # Through the same action as an upload: checks, the rejections list and the audit log.
+        result = paths_accept(actor=Actor.of(owner), project=target, paths=paths)
+        for job in result.jobs:
+            self.stdout.write(f"queued  {job.media.original_name} ({job.pk})")
+        for rejection in result.rejected:
+            self.stdout.write(f"skipped {rejection.filename}: {rejection.error}")
+        queued, skipped = len(result.jobs), len(result.rejected) + links
         self.stdout.write(self.style.SUCCESS(
             f"{queued} job{'s' if queued != 1 else ''} queued, {skipped} file{'s' if skipped != 1 else ''} skipped."
         ))

@@ -17,18 +17,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from transcription.asr.audio import MediaError, decode
 from transcription.asr.engine import EngineConfig, EngineError, TranscriptionResult, build_engine
-from transcription.services.exports import srt_time
+from transcription.services.exports import results_srt
 
 
 def render(result: TranscriptionResult, fmt: str, name: str) -> str:
     if fmt == "json":
         return json.dumps({"file": name, **asdict(result)}, ensure_ascii=False, indent=2) + "\n"
     if fmt == "srt":
-        cues = []
-        for n, s in enumerate(result.segments, start=1):
-            who = f"{s.speaker}: " if s.speaker else ""
-            cues.append(f"{n}\n{srt_time(s.start)} --> {srt_time(s.end)}\n{who}{s.text}\n")
-        return "\n".join(cues)
+        return results_srt(result.segments)
     return result.text + "\n" if result.text else ""
 
 
