@@ -128,3 +128,12 @@ def test_the_status_check_catches_the_usual_spellings():
     samples = ['{% if job.status == "running" %}', "if job.status == JobStatus.FAILED:",
                "Job.objects.filter(status__in=[1])", "qs.filter(status=JobStatus.QUEUED)", "if job.status in ACTIVE:"]
     assert all(any(p.search(s) for p in COMPARISONS) for s in samples)
+
+
+def test_every_new_job_gets_the_configured_number_of_attempts(project, alice, settings):
+    from transcription.models import MediaFile
+
+    settings.JOB_MAX_ATTEMPTS = 5
+    media = MediaFile.objects.create(project=project, uploaded_by=alice, original_name="a.wav", duration=1.0)
+    job = Job.objects.create(project=project, media=media, created_by=alice)  # as the admin or a script would
+    assert job.max_attempts == 5  # the model said 3 whatever JOB_MAX_ATTEMPTS said

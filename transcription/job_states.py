@@ -51,6 +51,11 @@ class Stage(models.TextChoices):
     SAVING = "saving", _("Saving")
 
 
+def default_max_attempts() -> int:
+    """A new job's attempts: JOB_MAX_ATTEMPTS (the model's default, so every way a job is made agrees)."""
+    return settings.JOB_MAX_ATTEMPTS
+
+
 class Outcome(models.TextChoices):
     """How one attempt (JobAttempt) ended."""
 

@@ -76,9 +76,9 @@ class Job(models.Model):
     priority = models.SmallIntegerField(default=0)
     urgent = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
-    max_attempts = models.PositiveSmallIntegerField(default=3)
+    max_attempts = models.PositiveSmallIntegerField(default=job_states.default_max_attempts)
     progress = models.FloatField(default=0)  # 0..100
-    stage = models.CharField(max_length=32, blank=True)
+    stage = models.CharField(max_length=32, blank=True, choices=job_states.Stage.choices)
     error = models.TextField(blank=True)  # shown to the team
     traceback = models.TextField(blank=True)  # staff only
     # Failed because this deployment cannot load its models (job_states.is_not_set_up): the team sees a
@@ -155,7 +155,7 @@ class JobAttempt(models.Model):
     batch = models.CharField(max_length=32, blank=True)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=16, blank=True)
+    outcome = models.CharField(max_length=16, blank=True, choices=job_states.Outcome.choices)
     error = models.TextField(blank=True)
 
     class Meta:
