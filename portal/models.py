@@ -175,7 +175,7 @@ class AuditAction(models.TextChoices):
     JOB_CANCEL = "job.cancel", _("cancelled job")
     JOB_RETRY = "job.retry", _("retried job")
     JOB_PRIORITY = "job.priority", _("changed job priority")
-    JOB_REVIEW = "job.review", _("marked job reviewed")
+    JOB_REVIEW = "job.review", _("marked job checked by staff")
     WEBHOOK_ADD = "webhook.add", _("added webhook")
     WEBHOOK_REMOVE = "webhook.remove", _("removed webhook")
     WEBHOOK_PAUSE = "webhook.pause", _("paused or resumed webhook")

@@ -197,7 +197,7 @@ def test_it_marks_finished_jobs_reviewed(project, staff, django_assert_max_num_q
     with django_assert_max_num_queries(20):
         r = run_action(client, "mark_reviewed", [*finished, queued])
     assert messages_of(followed(client, r)) == [
-        "Marked 300 jobs as reviewed. 1 skipped: already reviewed or not finished yet."]
+        "Marked 300 jobs as checked. 1 skipped: already checked or not finished yet."]
     reviewed = Job.objects.filter(pk__in=[j.pk for j in finished])
     assert set(reviewed.values_list("reviewed_by", flat=True)) == {staff.pk}
     assert reviewed.filter(reviewed_at__isnull=True).count() == 0

@@ -56,11 +56,11 @@ class WorkerFilter(admin.SimpleListFilter):
 
 
 class ReviewedFilter(admin.SimpleListFilter):
-    title = _("reviewed")
+    title = _("checked by staff")
     parameter_name = "reviewed"
 
     def lookups(self, request, model_admin):
-        return [("yes", _("Reviewed")), ("no", _("Not reviewed"))]
+        return [("yes", _("Checked")), ("no", _("Not checked"))]
 
     def queryset(self, request, queryset):
         if self.value() in ("yes", "no"):
@@ -109,7 +109,7 @@ class JobAdmin(ServiceModelAdmin):
                                    "wait_time", "run_time", "audio_length", "processing_time", "rtf_display",
                                    "worker"]}),
         (_("Engine"), {"fields": ["engine", "models_used", "options"], "classes": ["collapse"]}),
-        (_("Review"), {"fields": ["reviewed_at", "reviewed_by_name"]}),
+        (_("Checked by staff"), {"fields": ["reviewed_at", "reviewed_by_name"]}),
         (_("History"), {"fields": ["history_display"]}),
     ]
     readonly_fields = ["file_link", "transcript_link", "project_link", "team", "created_by_name", "status", "stage",
@@ -160,7 +160,7 @@ class JobAdmin(ServiceModelAdmin):
     def rtf_display(self, job: Job) -> str:
         return f"{job.rtf:.3f}" if job.rtf is not None else "—"
 
-    @admin.display(description=_("reviewed"), boolean=True, ordering="reviewed_at")
+    @admin.display(description=_("checked"), boolean=True, ordering="reviewed_at")
     def reviewed(self, job: Job) -> bool:
         return job.reviewed_at is not None
 
@@ -197,7 +197,7 @@ class JobAdmin(ServiceModelAdmin):
     def created_by_name(self, job: Job) -> str:
         return username(job.created_by)
 
-    @admin.display(description=_("reviewed by"))
+    @admin.display(description=_("checked by"))
     def reviewed_by_name(self, job: Job) -> str:
         return username(job.reviewed_by)
 
@@ -272,13 +272,14 @@ class JobAdmin(ServiceModelAdmin):
         self._report(request, n, selected - n, done % {"n": n},
                      _("%(skipped)d skipped: only queued jobs wait in priority order."))
 
-    @admin.action(description=_("Mark selected finished jobs as reviewed"), permissions=["change"])
+    # Staff noting they looked at a finished job (a failure, say): not the transcript's review workflow.
+    @admin.action(description=_("Mark selected finished jobs as checked by staff"), permissions=["change"])
     def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         selected = queryset.count()
         n = job_actions.jobs_mark_reviewed(actor=self.actor(request), queryset=queryset)
         self._report(request, n, selected - n,
-                     ngettext("Marked %(n)d job as reviewed.", "Marked %(n)d jobs as reviewed.", n) % {"n": n},
-                     _("%(skipped)d skipped: already reviewed or not finished yet."))
+                     ngettext("Marked %(n)d job as checked.", "Marked %(n)d jobs as checked.", n) % {"n": n},
+                     _("%(skipped)d skipped: already checked or not finished yet."))
 
     def _report(self, request: HttpRequest, n: int, skipped: int, text: str, skipped_msg: str) -> None:
         if skipped:
