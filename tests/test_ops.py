@@ -212,3 +212,15 @@ def test_it_renders_with_ten_thousand_jobs_in_a_bounded_number_of_queries(projec
     assert 'data-status="queued">1000<' in html and 'data-status="succeeded">6000<' in html
     with django_assert_max_num_queries(12):
         assert client.get("/ops/panel/").status_code == 200
+
+
+def test_it_lists_an_idle_worker_that_reported_itself(staff):
+    from transcription.services.worker_presence import worker_absent, worker_present
+
+    page = login(staff).get("/ops/").content.decode()
+    assert "No worker has reported in the last 24 hours." in page
+    worker_present(name="gpu-node-1:4242:123.abcd")  # what an idle worker's reaper thread does each beat
+    page = login(staff).get("/ops/").content.decode()
+    assert "gpu-node-1:4242:123.abcd" in page and "No worker has reported" not in page
+    worker_absent(name="gpu-node-1:4242:123.abcd")  # stopped cleanly
+    assert "gpu-node-1:4242" not in login(staff).get("/ops/").content.decode()

@@ -355,3 +355,13 @@ class ProjectExport(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == ExportStatus.PENDING
+
+
+class WorkerPresence(models.Model):
+    """An ASR worker process's sign of life, busy or idle (services/worker_presence.py)."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

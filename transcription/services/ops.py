@@ -14,6 +14,7 @@ from django.utils import timezone
 from transcription import job_states
 from transcription.job_states import JobStatus
 from transcription.models import Job
+from transcription.services.worker_presence import workers_seen
 
 THROUGHPUT_HOURS = 24
 FAILURE_WINDOW = timedelta(hours=24)
@@ -208,6 +209,11 @@ def _workers(*, now: datetime) -> list[WorkerState]:
         .order_by("worker")
     )
     stale_before = job_states.stale_cutoff(now)
+    seen = workers_seen(since=since)  # idle workers too: they note themselves every heartbeat interval
+    by_name = {row["worker"]: row for row in rows}
+    for name, at in seen.items():
+        row = by_name.setdefault(name, {"worker": name, "running": 0, "succeeded": 0, "failed": 0, "last_seen": at})
+        row["last_seen"] = max(filter(None, (row["last_seen"], at)))
     return [
         WorkerState(
             name=row["worker"],
@@ -219,7 +225,7 @@ def _workers(*, now: datetime) -> list[WorkerState]:
             stale=bool(row["running"]) and (row["last_seen"] is None or row["last_seen"] < stale_before),
             last_seen_age=max(0.0, (now - row["last_seen"]).total_seconds()) if row["last_seen"] else None,
         )
-        for row in rows
+        for row in sorted(by_name.values(), key=lambda r: r["worker"])
     ]
 
 

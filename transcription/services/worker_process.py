@@ -39,6 +39,7 @@ from transcription.models import Job
 from transcription.services.reaper import jobs_reap_stale
 from transcription.services.worker import worker_drain, worker_hand_back
 from transcription.services.worker_names import worker_name
+from transcription.services.worker_presence import worker_absent, worker_present
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ def _watch() -> None:
         time.sleep(0.1)
     try:
         worker_hand_back(worker=worker_name())
+        worker_absent(name=worker_name())
     except Exception:  # the reaper will requeue what could not be handed back
         log.exception("could not hand jobs back")
     finally:
@@ -111,11 +113,21 @@ def _reap() -> None:
 
 
 def _reap_forever() -> None:
+    name = worker_name()
+    _note_presence(name)
     while not stopping():
         _stop.wait(settings.JOB_HEARTBEAT_SECONDS)
         if not stopping():
             _reap()
+            _note_presence(name)
     connection.close()
+
+
+def _note_presence(name: str) -> None:
+    try:
+        worker_present(name=name)
+    except DatabaseError:  # the ops page's list is not worth stopping for
+        log.warning("could not note worker %s as present", name, exc_info=True)
 
 
 def _drain_forever() -> None:
