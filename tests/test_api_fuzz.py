@@ -17,6 +17,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 
 from api.services import token_create
+from portal.actor import Actor
 from tests.api_support import fresh_cache  # noqa: F401
 
 # Examples per operation (16 operations); FUZZ_EXAMPLES=1000 for a longer run by hand.
@@ -27,7 +28,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_app
 
 @pytest.fixture
 def token(db, alice, project) -> Iterator[str]:
-    _token, key = token_create(user=alice, name="fuzz")
+    _token, key = token_create(actor=Actor.of(alice), user=alice, name="fuzz")
     # As Django's test client does: the WSGI handler must not close the test's connection
     # (and with it the test's transaction) at the end of each request.
     request_started.disconnect(close_old_connections)
