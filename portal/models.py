@@ -30,6 +30,8 @@ class Team(models.Model):
     allow_urgent = models.BooleanField(_("members may mark their uploads urgent"), default=False)
     # Whoever submits a transcript for review cannot also approve it.
     review_second_person = models.BooleanField(_("a second person approves transcripts"), default=True)
+    # Owners may forbid sending the team's transcripts to the language-model server (insights).
+    llm_allowed = models.BooleanField(_("transcripts may be sent to the language model"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
@@ -183,6 +185,10 @@ class AuditAction(models.TextChoices):
     INVITATION_CREATE = "invitation.create", _("invited someone")
     INVITATION_ACCEPT = "invitation.accept", _("accepted an invitation")
     INVITATION_REVOKE = "invitation.revoke", _("revoked an invitation")
+    INSIGHT_REQUEST = "insight.request", _("asked the language model for an insight")
+    INSIGHT_CANCEL = "insight.cancel", _("cancelled an insight")
+    QUESTION_ASK = "question.ask", _("asked a question about a transcript")
+    INSIGHT_TEMPLATE = "insight.template", _("changed an insight template")
 
 
 class AuditLogImmutable(Exception):

@@ -428,6 +428,26 @@ WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
 # host names, addresses and networks (CIDR) listed here: "hooks.internal,10.0.5.0/24".
 WEBHOOK_ALLOWED_HOSTS = envlist("WEBHOOK_ALLOWED_HOSTS")
 
+# --- Language-model insights (transcription/llm/) ----------------------------------
+# Summaries, action items, chapters, questions through any OpenAI-compatible server (Ollama, vLLM,
+# llama.cpp's server, OpenAI). Unset LLM_BASE_URL: the feature is off. The URL is the operator's
+# alone (users never choose where a transcript is sent), so it may be an internal address; the key
+# is never shown. Calls run on the outgoing queue, at most LLM_CONCURRENCY at once.
+LLM_BASE_URL = os.getenv("LLM_BASE_URL", "").strip().rstrip("/")
+LLM_API_KEY = os.getenv("LLM_API_KEY", "").strip()
+LLM_MODEL = os.getenv("LLM_MODEL", "").strip()
+# The model's context in tokens; 0: ask the server (vLLM, llama.cpp, Ollama say), else a safe default.
+LLM_CONTEXT_TOKENS = envint("LLM_CONTEXT_TOKENS", 0)
+LLM_TIMEOUT_SECONDS = envint("LLM_TIMEOUT_SECONDS", 300)
+LLM_CONCURRENCY = envint("LLM_CONCURRENCY", 2)
+# Attempts per model call on 429/5xx/timeouts; attempt n+1 waits LLM_RETRY_BASE_SECONDS * 4**(n-1).
+LLM_MAX_ATTEMPTS = envint("LLM_MAX_ATTEMPTS", 3)
+LLM_RETRY_BASE_SECONDS = float(os.getenv("LLM_RETRY_BASE_SECONDS", "2"))
+# The most tokens one answer may have (a part's summary, a chapter list...).
+LLM_MAX_OUTPUT_TOKENS = envint("LLM_MAX_OUTPUT_TOKENS", 1024)
+# Optional monthly token budget per team (prompt + completion): a warning at 80 %, refused at 100 %.
+LLM_TEAM_MONTHLY_TOKENS = envint("LLM_TEAM_MONTHLY_TOKENS", 0)
+
 # --- HTTP API (api/) -----------------------------------------------------------
 # Token auth first: its "Token" challenge makes anonymous requests 401, not 403.
 REST_FRAMEWORK = {

@@ -47,3 +47,16 @@ def notify_jobs_finished(*, job_ids: list[Any]) -> int:
 
 def recluster_speakers(transcript_id: str) -> int:
     return speakers_recluster_apply(transcript_id=transcript_id)
+
+
+def run_llm_request(model: str, pk: int) -> None:
+    """One insight or question (outgoing queue)."""
+    from transcription.actions.insight_runs import llm_request_run
+
+    llm_request_run(model=model, pk=pk)
+
+
+def dispatch_llm_requests() -> int:
+    from transcription.actions.insight_runs import llm_requests_dispatch
+
+    return llm_requests_dispatch()

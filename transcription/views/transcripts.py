@@ -30,6 +30,7 @@ from transcription.services.speakers import (
     speakers_panel,
     speakers_recluster_request,
 )
+from transcription.views.insights import insights_panel
 
 # Bad input on the page is answered 422, which transcript.js shows in place
 # (a 400 would be taken for a broken request).
@@ -124,7 +125,7 @@ def transcript_detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
         "reviewers": review.review_reviewers(actor=actor, transcript=transcript) if membership.can_write else [],
         "export_formats": EXPORT_FORMATS,
         "query": request.GET.get("q", "")[:200],
-    })
+    } | insights_panel(request=request, transcript=transcript))
 
 
 @login_required
