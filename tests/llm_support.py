@@ -221,7 +221,7 @@ def scripted_llm(settings) -> Iterator[ScriptedServer]:
     settings.LLM_CONTEXT_TOKENS = 0
     settings.LLM_RETRY_BASE_SECONDS = 0
     settings.LLM_TIMEOUT_SECONDS = 30
-    from transcription.llm.config import context_forget
+    from transcription.llm.context import context_forget
 
     context_forget()
     try:

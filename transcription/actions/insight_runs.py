@@ -12,10 +12,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.outgoing import outgoing_enqueue
 from transcription.llm.client import LlmError
 from transcription.llm.config import LlmConfig, llm_config
 from transcription.llm.reader import Unreadable
 from transcription.llm.runner import Outcome, Usage, run
+from transcription.llm.tokens import mostly_cjk
 from transcription.models import Insight, LlmStatus, Question
 from transcription.queries.insights import insights_unavailable_reason, lines_hash, transcript_lines
 
@@ -101,8 +103,6 @@ def _run(model: type[Insight] | type[Question], pk: object) -> None:
 
 
 def _transcript_language(transcript: object) -> str:
-    from transcription.llm.tokens import mostly_cjk
-
     language = getattr(transcript, "language", "") or ""
     if language in ("zh", "yue") and not mostly_cjk(getattr(transcript, "text", "")[:2000]):
         return "en"  # an English recording through the Chinese model
@@ -157,8 +157,6 @@ def llm_requests_dispatch(*, limit: int = 100) -> int:
             queued.append((name, pk))
     queued = queued[:max(0, free)]
     if queued:
-        from portal.outgoing import outgoing_enqueue
-
         transaction.on_commit(lambda: [outgoing_enqueue("transcription.tasks.run_llm_request", name, pk,
                                                         task_name=f"llm-{name}") for name, pk in queued], robust=True)
     return len(queued)

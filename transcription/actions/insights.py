@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from portal.actor import Actor
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
 from portal.models import AuditAction, Membership, Project
+from portal.outgoing import outgoing_enqueue
 from portal.services.audit import audit_record
 from transcription.llm.prompts import LANGUAGE_NAMES
 from transcription.models import Insight, InsightKind, InsightTemplate, LlmStatus, Question, Transcript
@@ -50,8 +51,6 @@ def _check_language(language: str) -> str:
 
 
 def _enqueue(model: str, pk: object) -> None:
-    from portal.outgoing import outgoing_enqueue
-
     transaction.on_commit(lambda: outgoing_enqueue(RUN_TASK, model, pk, task_name=f"llm-{model}"), robust=True)
 
 

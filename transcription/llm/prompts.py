@@ -4,6 +4,7 @@ and code turns them into times (the model never writes a time)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 KINDS = ("summary", "action_items", "decisions", "chapters", "written", "template", "question")
@@ -89,8 +90,6 @@ def language_name(code: str) -> str:
 
 
 def system_message(kind: str, language: str) -> dict[str, str]:
-    import json
-
     schema = json.dumps(SCHEMAS[kind], separators=(",", ":"))
     return {"role": "system", "content": SYSTEM.format(schema=schema, language=language_name(language))}
 

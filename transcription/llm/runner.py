@@ -16,7 +16,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from transcription.llm.client import ChatResult, LlmError, LlmOverflow, chat
-from transcription.llm.config import LlmConfig, context_tokens
+from transcription.llm.config import LlmConfig
+from transcription.llm.context import context_tokens
 from transcription.llm.prompts import SCHEMAS, Line, map_messages, prompt_overhead, reduce_messages
 from transcription.llm.reader import Checked, read_answer
 from transcription.llm.tokens import estimate_messages, estimate_tokens
