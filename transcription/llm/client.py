@@ -90,6 +90,9 @@ def _request(config: LlmConfig, method: str, url: str, body: dict | None, *,
         return _pool.request(method, url, body=json.dumps(body).encode() if body is not None else None,
                              headers=_headers(config), redirect=False, retries=False,
                              timeout=urllib3.Timeout(connect=min(10.0, timeout), read=timeout))
+    except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError):
+        # (NewConnectionError, a refused connection, is a ConnectTimeoutError in urllib3 2.)
+        raise LlmError(_("The language-model server could not be reached."), transient=True) from None
     except (urllib3.exceptions.TimeoutError, TimeoutError):
         seconds = int(round(timeout))
         raise LlmError(ngettext("The language-model server did not answer within %(seconds)d second.",
