@@ -387,3 +387,31 @@ def test_at_most_llm_concurrency_requests_run_at_once(transcript, alice, scripte
     outgoing_run()
     assert items(client, transcript)["decisions"]["status"] == "succeeded"
     assert [kind_of(b) for b in scripted_llm.requests] == ["chapters", "decisions"]
+
+
+def test_exports_carry_the_summary_action_items_and_chapters(transcript, alice, scripted_llm):
+    import io
+
+    from docx import Document
+
+    answers = {"summary": {"text": "A short budget meeting.", "points": ["Budget agreed"]},
+               "action_items": {"items": [{"text": "Send the budget", "owner": "Alice", "due": "Friday",
+                                           "segment": 2}]},
+               "chapters": {"chapters": [{"title": "Welcome", "segment": 0}, {"title": "Budget", "segment": 2}]}}
+    scripted_llm.reply = lambda body: json.dumps(answers[kind_of(body)])
+    client = api(alice)
+    for kind in answers:
+        ask(client, transcript, kind)
+    outgoing_run()
+    base = f"/api/v1/transcripts/{transcript.id}/export/?format="
+    txt = client.get(base + "txt").content.decode()
+    assert txt.index("A short budget meeting.") < txt.index("Send the budget") < txt.index("大家好")
+    assert "[00:00:02] Send the budget (Alice, Friday)" in txt
+    exported = json.loads(client.get(base + "json").content)
+    assert exported["insights"]["chapters"][1] == {"title": "Budget", "segment": 2, "start": 2.5, "end": 4.0}
+    doc = Document(io.BytesIO(client.get(base + "docx").content))
+    paragraphs = [p.text for p in doc.paragraphs]
+    assert paragraphs.index("Summary") < paragraphs.index("A short budget meeting.") < paragraphs.index("Transcript")
+    track = login(alice).get(f"/transcripts/{transcript.id}/chapters.vtt")
+    assert track.status_code == 200
+    assert "00:00:02.500 --> 00:00:04.000\nBudget" in track.content.decode()

@@ -30,6 +30,7 @@ urlpatterns = [
          name="transcript_speakers_card"),
     path("transcripts/<str:transcript_id>/review/", transcript_views.review_status, name="transcript_review"),
     path("transcripts/<str:transcript_id>/insights/", insight_views.insights_card, name="transcript_insights"),
+    path("transcripts/<str:transcript_id>/chapters.vtt", insight_views.chapters_track, name="transcript_chapters"),
     path("transcripts/<str:transcript_id>/insights/new/", insight_views.insight_create, name="transcript_insight_new"),
     path("transcripts/<str:transcript_id>/questions/new/", insight_views.question_create,
          name="transcript_question_new"),

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.actor import Actor
@@ -27,6 +28,7 @@ from transcription.queries.insights import (
     llm_usage_for_team,
     questions_for_transcript,
 )
+from transcription.services.exports import transcript_chapters_export
 
 INVALID_IN_PLACE = 422
 LANGUAGE_CHOICES = [("", None), ("zh", "中文"), ("en", "English"), ("ja", "日本語"), ("ko", "한국어"),
@@ -138,3 +140,15 @@ def template_delete(request: HttpRequest, transcript_id: str, pk: int) -> HttpRe
     if template is None:
         raise Http404("Not found")
     return _do(request, transcript, lambda actor: actions.insight_template_delete(actor=actor, template=template))
+
+
+@login_required
+@require_GET
+def chapters_track(request: HttpRequest, transcript_id: str) -> HttpResponse:
+    transcript = get_transcript_for_user(request.user, transcript_id)
+    exported = transcript_chapters_export(actor=Actor.from_request(request), transcript=transcript)
+    if exported is None:
+        raise Http404("No chapters yet")
+    response = HttpResponse(exported.content, content_type=exported.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, exported.filename)
+    return response
