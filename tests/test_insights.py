@@ -415,3 +415,14 @@ def test_exports_carry_the_summary_action_items_and_chapters(transcript, alice, 
     track = login(alice).get(f"/transcripts/{transcript.id}/chapters.vtt")
     assert track.status_code == 200
     assert "00:00:02.500 --> 00:00:04.000\nBudget" in track.content.decode()
+
+
+def test_the_ops_page_shows_each_teams_tokens_this_month(transcript, alice, scripted_llm):
+    scripted_llm.reply = lambda body: json.dumps({"items": []})
+    ask(api(alice), transcript, "decisions")
+    outgoing_run()
+    insight = Insight.objects.get()
+    staff = User.objects.create_user("sam", password="x", is_staff=True)
+    page = login(staff).get("/ops/").content.decode()
+    assert "Model scripted-model at" in page and "sk-test-secret" not in page
+    assert f"<td>Alpha</td><td>{insight.prompt_tokens}</td><td>7</td>" in page
