@@ -20,6 +20,8 @@ from transcription.actions.insights import insight_request, question_ask
 from transcription.models import Insight, InsightKind, LlmStatus, Question
 from transcription.queries.insights import insights_for_transcript, insights_unavailable_reason
 
+# (A plain string in the schema: the same values as a job's status, another enum would collide.)
+STATUS_HELP = "One of " + ", ".join(LlmStatus.values) + "."
 ERRORS = {401: DetailSerializer, 403: DetailSerializer, 404: DetailSerializer}
 
 
@@ -34,7 +36,7 @@ class InsightSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=InsightKind.choices)
     template = serializers.CharField(source="template_name", help_text="The template's name (kind template).")
     language = serializers.CharField(help_text="The output language asked for (\"\": the transcript's).")
-    status = serializers.ChoiceField(choices=LlmStatus.choices)
+    status = serializers.CharField(help_text=STATUS_HELP)
     stale = serializers.BooleanField(help_text="Made before the transcript's latest edit: regenerate it.")
     created_at = serializers.DateTimeField()
     model = serializers.CharField()
@@ -70,7 +72,7 @@ class QuestionRequestSerializer(serializers.Serializer):
 class QuestionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     question = serializers.CharField()
-    status = serializers.ChoiceField(choices=LlmStatus.choices)
+    status = serializers.CharField(help_text=STATUS_HELP)
     answer = serializers.CharField()
     references = ReferenceSerializer(many=True)
     removed_references = serializers.IntegerField()
