@@ -185,10 +185,10 @@ class AuditAction(models.TextChoices):
     INVITATION_CREATE = "invitation.create", _("invited someone")
     INVITATION_ACCEPT = "invitation.accept", _("accepted an invitation")
     INVITATION_REVOKE = "invitation.revoke", _("revoked an invitation")
-    INSIGHT_REQUEST = "insight.request", _("asked the language model for an insight")
+    INSIGHT_REQUEST = "insight.request", _("asked for an insight")
     INSIGHT_CANCEL = "insight.cancel", _("cancelled an insight")
-    QUESTION_ASK = "question.ask", _("asked a question about a transcript")
-    INSIGHT_TEMPLATE = "insight.template", _("changed an insight template")
+    QUESTION_ASK = "question.ask", _("asked a question")
+    INSIGHT_TEMPLATE = "insight.template", _("changed insight templates")
 
 
 class AuditLogImmutable(Exception):
