@@ -238,10 +238,15 @@ OUTGOING_WORKERS = envint("OUTGOING_WORKERS", 4)
 QCLUSTER_ROLE = os.getenv("QCLUSTER_ROLE", "asr").strip().lower()
 if QCLUSTER_ROLE not in ("asr", "outgoing"):
     raise ImproperlyConfigured(f"QCLUSTER_ROLE must be 'asr' or 'outgoing', not {QCLUSTER_ROLE!r}.")
+# A language-model request (insights) is one task however many sections a long transcript takes.
+LLM_TASK_TIMEOUT_SECONDS = envint("LLM_TASK_TIMEOUT_SECONDS", 3600)
 if QCLUSTER_ROLE == "outgoing":
-    # Each task is one delivery or one email, bounded by its own deadline; the timeout is a backstop.
-    Q_CLUSTER.update({"cluster_name": Q_OUTGOING_QUEUE, "workers": OUTGOING_WORKERS, "timeout": 300,
-                      "retry": 360, "queue_limit": OUTGOING_WORKERS, "recycle": 500, "label": "Outgoing"})
+    # Each task is one delivery or one email, bounded by its own deadline, or one language-model
+    # request (each call bounded by LLM_TIMEOUT_SECONDS, leased); the timeout is a backstop.
+    _outgoing_timeout = max(300, LLM_TASK_TIMEOUT_SECONDS)
+    Q_CLUSTER.update({"cluster_name": Q_OUTGOING_QUEUE, "workers": OUTGOING_WORKERS, "timeout": _outgoing_timeout,
+                      "retry": _outgoing_timeout + 60, "queue_limit": OUTGOING_WORKERS, "recycle": 500,
+                      "label": "Outgoing"})
 
 # --- storage -----------------------------------------------------------------
 MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", DATA_DIR / "media"))

@@ -164,7 +164,8 @@ def _run(config: LlmConfig, plan: _Plan, lines: list[Line], usage: Usage, progre
         if progress:
             progress(number, len(parts))
     if plan.kind in MERGED and len(answers) > 1:
-        answers = [_merge(config, plan, answers, usage, checked)]
+        answers = [_merge(config, plan, answers, usage, checked,
+                          (lambda: progress(len(parts), len(parts))) if progress else None)]
     content, segments = _combine(plan.kind, answers, lines)
     references = [{"segment": n, "start": times[n][0], "end": times[n][1]}
                   for n in sorted(set(segments or checked.used))[:MAX_REFERENCES]]
@@ -172,8 +173,9 @@ def _run(config: LlmConfig, plan: _Plan, lines: list[Line], usage: Usage, progre
 
 
 def _merge(config: LlmConfig, plan: _Plan, answers: list[dict[str, Any]], usage: Usage,
-           checked: Checked) -> dict[str, Any]:
-    """Combine part answers by further calls, as many at a time as fit, until one is left."""
+           checked: Checked, alive: Callable[[], None] | None) -> dict[str, Any]:
+    """Combine part answers by further calls, as many at a time as fit, until one is left
+    (``alive`` after each call renews the request's lease)."""
     segments = sorted({n for a in answers for n in a.get("segments", [])})
     limit = plan.context - plan.output_tokens(config) - SAFETY_TOKENS
     pieces = [json.dumps({k: v for k, v in a.items() if k != "segments"}, ensure_ascii=False) for a in answers]
@@ -191,6 +193,8 @@ def _merge(config: LlmConfig, plan: _Plan, answers: list[dict[str, Any]], usage:
             elif group:
                 messages = reduce_messages(plan.kind, group, language=plan.language, instruction=plan.instruction)
                 answer = read_answer(plan.kind, _call(config, plan, messages, usage), checked)
+                if alive:
+                    alive()
                 merged.append(json.dumps({k: v for k, v in answer.items() if k != "segments"}, ensure_ascii=False))
             group = [piece] if piece is not None else []
         if len(merged) == len(pieces):
