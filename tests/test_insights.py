@@ -290,7 +290,11 @@ def test_viewers_get_403_and_outsiders_404(transcript, bob, charlie, scripted_ll
                            format="json").status_code == status
         assert client.post(f"/api/v1/transcripts/{transcript.id}/questions/", {"question": "Why?"},
                            format="json").status_code == status
+        web = login(user)
+        assert web.post(f"/transcripts/{transcript.id}/insights/new/", {"kind": "summary"}).status_code == status
+        assert web.post(f"/transcripts/{transcript.id}/questions/new/", {"question": "Why?"}).status_code == status
     assert api(charlie).get(f"/api/v1/transcripts/{transcript.id}/insights/").status_code == 404
+    assert login(charlie).get(f"/transcripts/{transcript.id}/insights/").status_code == 404
     page = login(bob).get(f"/transcripts/{transcript.id}/").content.decode()
     assert 'id="insights"' in page and 'name="question"' not in page
     assert not Insight.objects.exists()
