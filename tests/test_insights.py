@@ -325,6 +325,22 @@ def test_a_team_owner_can_forbid_sending_its_transcripts(transcript, alice, scri
     assert scripted_llm.requests == []
 
 
+def test_only_owners_decide_whether_transcripts_may_be_sent(transcript, alice, charlie):
+    team = transcript.job.project.team
+    Membership.objects.create(team=team, user=charlie, role=Role.ADMIN)
+    page = login(charlie).get(f"/teams/{team.pk}/").content.decode()
+    assert 'type="hidden" name="llm_allowed" value="1"' in page and "the owners decide" in page
+    r = login(charlie).post(f"/teams/{team.pk}/settings/", {"review_second_person": "1", "llm_allowed": "1",
+                                                           "allow_urgent": "1"})
+    assert r.status_code == 302  # an admin changes the other settings
+    team.refresh_from_db()
+    assert team.allow_urgent is True and team.llm_allowed is True
+    r = login(charlie).post(f"/teams/{team.pk}/settings/", {"review_second_person": "1"})
+    team.refresh_from_db()
+    assert r.status_code == 403 and "Only the team&#x27;s owners" in r.content.decode()
+    assert team.llm_allowed is True
+
+
 def test_usage_is_counted_per_team_and_month_and_the_budget_is_enforced(transcript, alice, scripted_llm, settings):
     scripted_llm.reply = lambda body: json.dumps({"items": []})
     client = api(alice)

@@ -42,6 +42,11 @@ def team_settings_set(*, actor: Actor, team: Team, allow_urgent: bool, review_se
     if llm_allowed is not None:
         wanted["llm_allowed"] = llm_allowed
     changed = {field: value for field, value in wanted.items() if getattr(team, field) != value}
+    if "llm_allowed" in changed and not actor.is_staff:
+        membership = _acting_membership(actor, team)
+        if membership is None or membership.role != Role.OWNER:
+            raise NotAllowed(_("Only the team's owners can decide whether its transcripts may be sent to the "
+                               "language model."))
     if changed:
         for field, value in changed.items():
             setattr(team, field, value)
