@@ -228,7 +228,19 @@ def test_project_templates_run_like_the_built_in_kinds(transcript, alice, script
     item = items(client, transcript)["template"]
     assert item["template"] == "QA checklist" and item["content"] == {"text": "Greeting: yes. Budget: 1,000."}
     assert "did they greet?" in scripted_llm.requests[0]["messages"][-1]["content"]
-    assert AuditEvent.objects.filter(action="insight.template").exists()
+    r = web.post(f"/transcripts/{transcript.id}/insight-templates/{template.pk}/",
+                 {"name": "QA checklist", "prompt": "Check: did they say goodbye?"})
+    assert r.status_code == 302
+    ask(client, transcript, "template", template=template.pk)
+    outgoing_run()
+    assert "did they say goodbye?" in scripted_llm.requests[-1]["messages"][-1]["content"]
+    r = login(transcript.job.project.team.memberships.get(role="viewer").user).post(
+        f"/transcripts/{transcript.id}/insight-templates/{template.pk}/delete/")
+    assert r.status_code == 403
+    assert web.post(f"/transcripts/{transcript.id}/insight-templates/{template.pk}/delete/").status_code == 302
+    assert not transcript.job.project.insight_templates.exists()
+    assert [e.detail["op"] for e in AuditEvent.objects.filter(action="insight.template").order_by("id")] == [
+        "create", "update", "delete"]
 
 
 def test_an_edit_after_the_insight_marks_it_stale_and_offers_to_regenerate(transcript, alice, scripted_llm):

@@ -38,6 +38,8 @@ urlpatterns = [
          insight_views.llm_request_command, name="transcript_insight_command"),
     path("transcripts/<str:transcript_id>/insight-templates/new/", insight_views.template_create,
          name="transcript_insight_template_new"),
+    path("transcripts/<str:transcript_id>/insight-templates/<int:pk>/", insight_views.template_update,
+         name="transcript_insight_template"),
     path("transcripts/<str:transcript_id>/insight-templates/<int:pk>/delete/", insight_views.template_delete,
          name="transcript_insight_template_delete"),
     path("transcripts/<str:transcript_id>/export/", export_views.transcript_download, name="transcript_export"),

@@ -175,6 +175,18 @@ def insight_template_create(*, actor: Actor, project: Project, name: str, prompt
     return template
 
 
+def insight_template_update(*, actor: Actor, template: InsightTemplate, name: str, prompt: str) -> InsightTemplate:
+    _check_member(actor, template.project.team_id, manage=True)
+    name, prompt = _clean_template(name, prompt)
+    if InsightTemplate.objects.filter(project=template.project_id, name=name).exclude(pk=template.pk).exists():
+        raise Invalid(_("The project already has a template with this name."))
+    InsightTemplate.objects.filter(pk=template.pk).update(name=name, prompt=prompt)
+    template.name, template.prompt = name, prompt
+    audit_record(actor=actor, action=AuditAction.INSIGHT_TEMPLATE, team=template.project.team, obj=template,
+                 detail={"op": "update"})
+    return template
+
+
 def insight_template_delete(*, actor: Actor, template: InsightTemplate) -> None:
     _check_member(actor, template.project.team_id, manage=True)
     audit_record(actor=actor, action=AuditAction.INSIGHT_TEMPLATE, team=template.project.team, obj=template,

@@ -134,11 +134,25 @@ def template_create(request: HttpRequest, transcript_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def template_delete(request: HttpRequest, transcript_id: str, pk: int) -> HttpResponse:
+def template_update(request: HttpRequest, transcript_id: str, pk: int) -> HttpResponse:
     transcript = get_transcript_for_user(request.user, transcript_id, write=True)
+    template = _template(transcript, pk)
+    return _do(request, transcript, lambda actor: actions.insight_template_update(
+        actor=actor, template=template, name=request.POST.get("name", ""), prompt=request.POST.get("prompt", "")))
+
+
+def _template(transcript: Transcript, pk: int) -> InsightTemplate:
     template = InsightTemplate.objects.filter(pk=pk, project=transcript.job.project_id).first()
     if template is None:
         raise Http404("Not found")
+    return template
+
+
+@login_required
+@require_POST
+def template_delete(request: HttpRequest, transcript_id: str, pk: int) -> HttpResponse:
+    transcript = get_transcript_for_user(request.user, transcript_id, write=True)
+    template = _template(transcript, pk)
     return _do(request, transcript, lambda actor: actions.insight_template_delete(actor=actor, template=template))
 
 
