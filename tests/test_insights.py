@@ -130,7 +130,7 @@ def three_hour_segments() -> list[tuple[float, float, str, str]]:
 
 def test_a_three_hour_meeting_is_summarised_in_parts_with_no_request_over_the_budget(
         project, alice, scripted_llm, media_root):
-    transcript = make_transcript(project, user=alice, segments=three_hour_segments(), seconds=10800.0)
+    transcript = make_transcript(project, user=alice, segments=three_hour_segments())  # the WAV stays short
     scripted_llm.context = 4096
 
     def reply(body: dict[str, Any]) -> str:
@@ -161,13 +161,13 @@ def test_a_three_hour_meeting_is_summarised_in_parts_with_no_request_over_the_bu
     # Sections are cut where the speaker changes (here every third line), not mid-turn.
     assert all(speaker(a, -1) != speaker(b, 0) for a, b in zip(map_calls, map_calls[1:], strict=False))
     assert len(scripted_llm.requests) > parts  # combined by further calls
-    assert f"Made from {parts} parts." in login(alice).get(f"/transcripts/{transcript.id}/").content.decode()
+    assert f"Made from {parts} parts." in login(alice).get(f"/transcripts/{transcript.id}/insights/").content.decode()
     insight = Insight.objects.get(pk=summary["id"])
     assert insight.prompt_tokens == sum(scripted_llm.prompt_tokens(b) for b in scripted_llm.requests)
 
 
 def test_a_context_overflow_from_the_server_makes_the_sections_smaller_once(project, alice, scripted_llm, media_root):
-    transcript = make_transcript(project, user=alice, segments=three_hour_segments()[:400], seconds=2000.0)
+    transcript = make_transcript(project, user=alice, segments=three_hour_segments()[:400])
     scripted_llm.context = 8192  # what /v1/models says; the server really takes 3000
 
     def reply(body: dict[str, Any]) -> Any:

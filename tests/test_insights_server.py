@@ -67,7 +67,7 @@ def long_segments(n: int) -> list[tuple[float, float, str, str]]:
 
 def test_a_long_transcript_is_worked_in_sections_the_server_accepts(project, alice, real_llm, media_root, caplog):
     caplog.set_level("INFO", logger="transcription.llm.runner")
-    transcript = make_transcript(project, user=alice, segments=long_segments(300), seconds=1200.0)
+    transcript = make_transcript(project, user=alice, segments=long_segments(300))
     with TestCase.captureOnCommitCallbacks(execute=True):
         r = api(alice).post(f"/api/v1/transcripts/{transcript.id}/insights/", {"kind": "decisions"}, format="json")
     assert r.status_code == 202
