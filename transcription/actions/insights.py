@@ -142,6 +142,10 @@ def llm_request_retry(*, actor: Actor, row: Insight | Question) -> Insight | Que
                 transcript=row.transcript_id, kind=row.kind, template=row.template_id,
                 status__in=[LlmStatus.QUEUED, LlmStatus.RUNNING]).exclude(pk=row.pk).exists():
             raise Conflict(_("This is already being made for this transcript; wait for it or cancel it."))
+        if isinstance(row, Insight) and approved_with(transcript=row.transcript, kind=row.kind,
+                                                      template_id=row.template_id):
+            raise Conflict(_("This transcript is approved and keeps what it was approved with; reopen it to make "
+                             "a new one."))
         done = type(row).objects.filter(pk=row.pk, status__in=[LlmStatus.FAILED, LlmStatus.CANCELLED]).update(
             status=LlmStatus.QUEUED, error="", finished_at=None, started_at=None, running_until=None, runs=0,
             parts=0, parts_done=0)

@@ -21,6 +21,11 @@ class LlmConfig:
     max_output_tokens: int
 
     @property
+    def shown_url(self) -> str:
+        """The URL without any user:password in it, for staff pages."""
+        return re.sub(r"//[^/@]*@", "//", self.base_url)
+
+    @property
     def root_url(self) -> str:
         """The server's root: native endpoints (/props, /api/show) live beside /v1."""
         return re.sub(r"/v1$", "", self.base_url)
