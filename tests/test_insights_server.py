@@ -60,6 +60,22 @@ def test_the_servers_own_400_on_an_over_long_prompt_is_read_as_an_overflow(real_
     assert caught.value.limit == 2048 and caught.value.prompt_tokens > 2048
 
 
+def test_an_answer_slower_than_the_timeout_is_tried_again_then_fails_clearly(transcript, alice, real_llm, settings,
+                                                                            caplog):
+    caplog.set_level("INFO", logger="transcription.llm.client")
+    # A long answer (1,500 tokens: seconds on this server) against a 0.2-second timeout.
+    settings.LLM_TIMEOUT_SECONDS = 0.2
+    settings.LLM_MAX_OUTPUT_TOKENS = 1500
+    settings.LLM_CONTEXT_TOKENS = 2048
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        api(alice).post(f"/api/v1/transcripts/{transcript.id}/insights/", {"kind": "written"}, format="json")
+    outgoing_run()
+    insight = Insight.objects.get()
+    assert insight.status == "failed" and "did not answer within" in insight.error
+    assert "attempt 1 of 2" in caplog.text  # tried again (LLM_MAX_ATTEMPTS) before failing
+    assert 'data-command="retry"' in login(alice).get(f"/transcripts/{transcript.id}/").content.decode()
+
+
 def long_segments(n: int) -> list[tuple[float, float, str, str]]:
     return [(i * 4.0, i * 4.0 + 3.5, "We decided to move the launch to March and Bob owns the website.",
              f"spk{i % 2}") for i in range(n)]

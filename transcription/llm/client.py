@@ -94,7 +94,7 @@ def _request(config: LlmConfig, method: str, url: str, body: dict | None, *,
         # (NewConnectionError, a refused connection, is a ConnectTimeoutError in urllib3 2.)
         raise LlmError(_("The language-model server could not be reached."), transient=True) from None
     except (urllib3.exceptions.TimeoutError, TimeoutError):
-        seconds = int(round(timeout))
+        seconds = max(1, int(round(timeout)))
         raise LlmError(ngettext("The language-model server did not answer within %(seconds)d second.",
                                 "The language-model server did not answer within %(seconds)d seconds.", seconds)
                        % {"seconds": seconds}, transient=True) from None
