@@ -462,3 +462,30 @@ def test_the_ops_page_shows_each_teams_tokens_this_month(transcript, alice, scri
     page = login(staff).get("/ops/").content.decode()
     assert "Model scripted-model at" in page and "sk-test-secret" not in page
     assert f"<td>Alpha</td><td>{insight.prompt_tokens}</td><td>7</td>" in page
+
+
+def test_a_run_taken_over_after_its_worker_died_resumes_after_the_parts_already_answered(scripted_llm):
+    from transcription.llm.config import llm_config
+    from transcription.llm.prompts import Line
+    from transcription.llm.runner import run
+
+    scripted_llm.context = 2048
+    scripted_llm.reply = lambda body: json.dumps({"items": [{"text": "Agreed", "segment": numbers_in(body)[0]}]})
+    lines = [Line(i, a, b, s, t) for i, (a, b, t, s) in enumerate(three_hour_segments()[:300])]
+    saved: list[dict] = []
+
+    class Killed(Exception):
+        pass
+
+    def dies_after_two_parts(done: int, parts: int, state: dict | None) -> None:
+        saved.append(json.loads(json.dumps(state)))  # as stored in the row's JSON field
+        if done == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run(config=llm_config(), kind="decisions", lines=lines, language="en", progress=dies_after_two_parts)
+    first_run = len(scripted_llm.requests)
+    outcome = run(config=llm_config(), kind="decisions", lines=lines, language="en", resume=saved[-1])
+    assert first_run == 2 and outcome.parts > 3
+    assert len(scripted_llm.requests) == outcome.parts  # every part asked once, over the two runs
+    assert [item["segment"] for item in outcome.content] == [numbers_in(b)[0] for b in scripted_llm.requests]

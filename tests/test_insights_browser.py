@@ -41,8 +41,11 @@ def test_a_summary_is_generated_and_a_chapter_seeks_the_player(live_server, brow
     for kind in ("summary", "chapters"):
         panel.locator("#insight-kind").select_option(kind)
         panel.get_by_role("button", name="Generate").click()
-        expect(panel.get_by_text("Waiting for the language model…")).to_be_visible()
+        # This kind's request is queued (the page shows it) before the queue is run.
+        expect(panel.locator(f'.insight[data-kind="{kind}"][data-status="queued"]')).to_contain_text(
+            "Waiting for the language model…")
         outgoing_run()  # the outgoing cluster's work, here; the panel polls until it shows the result
+        expect(panel.locator(f'.insight[data-kind="{kind}"][data-status="succeeded"]')).to_be_visible(timeout=15000)
     expect(panel.get_by_text("A short meeting about the budget.")).to_be_visible(timeout=15000)
     chapter = panel.locator(".insight-chapters a", has_text="Budget")
     expect(chapter).to_be_visible(timeout=15000)

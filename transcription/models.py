@@ -412,6 +412,8 @@ class LlmRequest(models.Model):
     # Set while an outgoing worker runs it (a lease: one killed midway frees it by then).
     running_until = models.DateTimeField(null=True, blank=True)
     runs = models.PositiveSmallIntegerField(default=0)
+    # The parts answered so far ({key, answers, removed, used}): a run taken over resumes there.
+    partials = models.JSONField(default=dict, blank=True)
 
     class Meta:
         abstract = True

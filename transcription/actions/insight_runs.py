@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -83,15 +84,18 @@ def _run(model: type[Insight] | type[Question], pk: object) -> None:
         _fail(model, row, _("The template was deleted."), Usage())
         return
 
-    def progress(done: int, parts: int) -> None:
-        model.objects.filter(pk=pk, status=LlmStatus.RUNNING).update(
-            parts=parts, parts_done=done,
-            running_until=timezone.now() + timedelta(seconds=_lease_seconds(config)))
+    def progress(done: int, parts: int, saved: dict[str, Any] | None) -> None:
+        # The answered parts are kept, so a run taken over after this worker died resumes there.
+        fields: dict[str, Any] = {"parts": parts, "parts_done": done,
+                                  "running_until": timezone.now() + timedelta(seconds=_lease_seconds(config))}
+        if saved is not None:
+            fields["partials"] = saved
+        model.objects.filter(pk=pk, status=LlmStatus.RUNNING, runs=row.runs).update(**fields)
 
     usage = Usage()
     try:
         outcome = run(config=config, kind=kind, lines=lines, language=language, instruction=instruction,
-                      progress=progress, usage=usage)
+                      progress=progress, usage=usage, resume=row.partials or None)
     except (LlmError, Unreadable) as e:
         _fail(model, row, e.message, usage)
         return
@@ -114,7 +118,7 @@ def _record(model: type[Insight] | type[Question], row: Insight | Question, outc
     fields = {"status": LlmStatus.SUCCEEDED, "finished_at": timezone.now(), "running_until": None,
               "references": outcome.references, "removed_references": min(outcome.removed, 32767),
               "parts": outcome.parts, "parts_done": outcome.parts, "model": usage.model[:200], "error": "",
-              "source_hash": source}
+              "source_hash": source, "partials": {}}
     if model is Insight:
         fields["content"] = outcome.content
     else:
@@ -133,7 +137,7 @@ def _fail(model: type[Insight] | type[Question], row: Insight | Question, messag
                                                completion_tokens=F("completion_tokens") + usage.completion_tokens)
         model.objects.filter(pk=row.pk, status=LlmStatus.RUNNING, runs=row.runs).update(
             status=LlmStatus.FAILED, error=message[:2000], finished_at=timezone.now(), running_until=None,
-            model=usage.model[:200])
+            model=usage.model[:200], partials={})
 
 
 def llm_requests_dispatch(*, limit: int = 100) -> int:

@@ -148,7 +148,7 @@ def llm_request_retry(*, actor: Actor, row: Insight | Question) -> Insight | Que
                              "a new one."))
         done = type(row).objects.filter(pk=row.pk, status__in=[LlmStatus.FAILED, LlmStatus.CANCELLED]).update(
             status=LlmStatus.QUEUED, error="", finished_at=None, started_at=None, running_until=None, runs=0,
-            parts=0, parts_done=0)
+            parts=0, parts_done=0, partials={})
         if not done:
             raise Conflict(_("Only a failed or cancelled request can be retried."))
         audit_record(actor=actor, action=AuditAction.INSIGHT_REQUEST, team=row.transcript.job.project.team,

@@ -7,6 +7,7 @@ gets the same work in smaller sections, once."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -52,7 +53,8 @@ class Outcome:
     usage: Usage = field(default_factory=Usage)
 
 
-Progress = Callable[[int, int], None]  # (parts done, parts)
+# (parts done, parts, what a later run may resume from: None while parts are being combined)
+Progress = Callable[[int, int, dict[str, Any] | None], None]
 
 
 @dataclass
@@ -121,14 +123,16 @@ def _fitting(lines: list[Line], budget: int, cost: Callable[[Line], int]) -> lis
 
 
 def run(*, config: LlmConfig, kind: str, lines: list[Line], language: str, instruction: str = "",
-        progress: Progress | None = None, usage: Usage | None = None) -> Outcome:
-    """``usage`` collects the tokens of every call, also when the request fails midway."""
+        progress: Progress | None = None, usage: Usage | None = None, resume: dict[str, Any] | None = None) -> Outcome:
+    """``usage`` collects the tokens of every call, also when the request fails midway. ``resume``,
+    what ``progress`` last handed over, skips the parts already answered (a worker that died midway:
+    the same lines in the same sections)."""
     if not lines:
         raise LlmError(_("The transcript has no text to work from."))
     usage = usage if usage is not None else Usage()
     plan = _Plan(kind=kind, language=language, instruction=instruction, context=context_tokens(config), scale=1.0)
     try:
-        return _run(config, plan, lines, usage, progress)
+        return _run(config, plan, lines, usage, progress, resume)
     except LlmOverflow as e:
         # Our estimate was low for this model's tokenizer: learn by how much, or halve.
         if e.prompt_tokens:
@@ -138,7 +142,7 @@ def run(*, config: LlmConfig, kind: str, lines: list[Line], language: str, instr
         if e.limit:
             plan.context = min(plan.context, e.limit)
         log.info("language model context exceeded; working in smaller sections (scale %.2f)", plan.scale)
-        return _run(config, plan, lines, usage, progress)
+        return _run(config, plan, lines, usage, progress, None)
 
 
 def _call(config: LlmConfig, plan: _Plan, messages: list[dict[str, str]], usage: Usage) -> str:
@@ -152,20 +156,35 @@ def _call(config: LlmConfig, plan: _Plan, messages: list[dict[str, str]], usage:
     return result.text
 
 
-def _run(config: LlmConfig, plan: _Plan, lines: list[Line], usage: Usage, progress: Progress | None) -> Outcome:
+def _parts_key(plan: _Plan, parts: list[list[Line]]) -> str:
+    digest = hashlib.sha256(f"{plan.kind}\n{plan.language}\n{plan.instruction}\n{len(parts)}".encode())
+    for part in parts:
+        digest.update(b"\x00" + "\n".join(line.render() for line in part).encode())
+    return digest.hexdigest()
+
+
+def _run(config: LlmConfig, plan: _Plan, lines: list[Line], usage: Usage, progress: Progress | None,
+         resume: dict[str, Any] | None) -> Outcome:
     parts = sections(lines, plan.line_budget(config), scale=plan.scale)
     times = {line.index: (line.start, line.end) for line in lines}
     checked = Checked(times=times)
     answers: list[dict[str, Any]] = []
+    key = _parts_key(plan, parts)
+    if resume and resume.get("key") == key:
+        answers = list(resume["answers"])
+        checked.removed, checked.used = int(resume["removed"]), list(resume["used"])
     for number, part in enumerate(parts, 1):
+        if number <= len(answers):
+            continue
         messages = map_messages(plan.kind, part, language=plan.language, instruction=plan.instruction,
                                 part=number, parts=len(parts))
         answers.append(read_answer(plan.kind, _call(config, plan, messages, usage), checked))
         if progress:
-            progress(number, len(parts))
+            progress(number, len(parts), {"key": key, "answers": answers, "removed": checked.removed,
+                                          "used": checked.used})
     if plan.kind in MERGED and len(answers) > 1:
         answers = [_merge(config, plan, answers, usage, checked,
-                          (lambda: progress(len(parts), len(parts))) if progress else None)]
+                          (lambda: progress(len(parts), len(parts), None)) if progress else None)]
     content, segments = _combine(plan.kind, answers, lines)
     references = [{"segment": n, "start": times[n][0], "end": times[n][1]}
                   for n in sorted(set(segments or checked.used))[:MAX_REFERENCES]]
