@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from api.exceptions import not_found
-from api.views import auth, jobs, projects, review, teams, transcripts
+from api.views import auth, insights, jobs, projects, review, teams, transcripts
 from api.views.docs import ApiDocsView
 
 app_name = "api"
@@ -27,6 +27,10 @@ v1 = [
     path("transcripts/<uuid:transcript_id>/export/", transcripts.TranscriptExportView.as_view(),
          name="transcript_export"),
     path("transcripts/<uuid:transcript_id>/review/", review.ReviewView.as_view(), name="transcript_review"),
+    path("transcripts/<uuid:transcript_id>/insights/", insights.InsightListView.as_view(), name="transcript_insights"),
+    path("transcripts/<uuid:transcript_id>/questions/", insights.QuestionCreateView.as_view(),
+         name="transcript_questions"),
+    path("questions/<int:question_id>/", insights.QuestionDetailView.as_view(), name="question"),
 ]
 
 urlpatterns = [

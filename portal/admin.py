@@ -60,12 +60,13 @@ class TeamAdmin(CascadingDeleteMixin, ServiceModelAdmin):
     def save_model(self, request, obj, form, change):
         if "name" in form.changed_data:
             team_services.team_rename(actor=self.actor(request), team=obj, name=obj.name)
-        if {"allow_urgent", "review_second_person"} & set(form.changed_data):
+        if {"allow_urgent", "review_second_person", "llm_allowed"} & set(form.changed_data):
             # The instance already holds the new values; the service compares with the stored row.
             stored = Team.objects.get(pk=obj.pk)
             team_services.team_settings_set(actor=self.actor(request), team=stored,
                                             allow_urgent=form.cleaned_data["allow_urgent"],
-                                            review_second_person=form.cleaned_data["review_second_person"])
+                                            review_second_person=form.cleaned_data["review_second_person"],
+                                            llm_allowed=form.cleaned_data["llm_allowed"])
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:

@@ -30,6 +30,8 @@ class Team(models.Model):
     allow_urgent = models.BooleanField(_("members may mark their uploads urgent"), default=False)
     # Whoever submits a transcript for review cannot also approve it.
     review_second_person = models.BooleanField(_("a second person approves transcripts"), default=True)
+    # Owners may forbid sending the team's transcripts to the language-model server (insights).
+    llm_allowed = models.BooleanField(_("transcripts may be sent to the language model"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
@@ -196,6 +198,10 @@ class AuditAction(models.TextChoices):
     PROJECT_SETTINGS = "project.settings", _("changed project settings")
     MEDIA_UPLOAD = "media.upload", _("uploaded files")
     TOKEN_REVOKE = "token.revoke", _("revoked API token")
+    INSIGHT_REQUEST = "insight.request", _("asked for an insight")
+    INSIGHT_CANCEL = "insight.cancel", _("cancelled an insight")
+    QUESTION_ASK = "question.ask", _("asked a question")
+    INSIGHT_TEMPLATE = "insight.template", _("changed insight templates")
 
 
 class AuditLogImmutable(Exception):

@@ -245,10 +245,15 @@ OUTGOING_WORKERS = envint("OUTGOING_WORKERS", 4)
 QCLUSTER_ROLE = os.getenv("QCLUSTER_ROLE", "asr").strip().lower()
 if QCLUSTER_ROLE not in ("asr", "outgoing"):
     raise ImproperlyConfigured(f"QCLUSTER_ROLE must be 'asr' or 'outgoing', not {QCLUSTER_ROLE!r}.")
+# A language-model request (insights) is one task however many sections a long transcript takes.
+LLM_TASK_TIMEOUT_SECONDS = envint("LLM_TASK_TIMEOUT_SECONDS", 3600)
 if QCLUSTER_ROLE == "outgoing":
-    # Each task is one delivery or one email, bounded by its own deadline; the timeout is a backstop.
-    Q_CLUSTER.update({"cluster_name": Q_OUTGOING_QUEUE, "workers": OUTGOING_WORKERS, "timeout": 300,
-                      "retry": 360, "queue_limit": OUTGOING_WORKERS, "recycle": 500, "label": "Outgoing"})
+    # Each task is one delivery or one email, bounded by its own deadline, or one language-model
+    # request (each call bounded by LLM_TIMEOUT_SECONDS, leased); the timeout is a backstop.
+    _outgoing_timeout = max(300, LLM_TASK_TIMEOUT_SECONDS)
+    Q_CLUSTER.update({"cluster_name": Q_OUTGOING_QUEUE, "workers": OUTGOING_WORKERS, "timeout": _outgoing_timeout,
+                      "retry": _outgoing_timeout + 60, "queue_limit": OUTGOING_WORKERS, "recycle": 500,
+                      "label": "Outgoing"})
 
 # --- storage -----------------------------------------------------------------
 MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", DATA_DIR / "media"))
@@ -441,6 +446,26 @@ WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
 # Webhooks never reach loopback, private, link-local, multicast or reserved addresses, except the
 # host names, addresses and networks (CIDR) listed here: "hooks.internal,10.0.5.0/24".
 WEBHOOK_ALLOWED_HOSTS = envlist("WEBHOOK_ALLOWED_HOSTS")
+
+# --- Language-model insights (transcription/llm/) ----------------------------------
+# Summaries, action items, chapters, questions through any OpenAI-compatible server (Ollama, vLLM,
+# llama.cpp's server, OpenAI). Unset LLM_BASE_URL: the feature is off. The URL is the operator's
+# alone (users never choose where a transcript is sent), so it may be an internal address; the key
+# is never shown. Calls run on the outgoing queue, at most LLM_CONCURRENCY at once.
+LLM_BASE_URL = os.getenv("LLM_BASE_URL", "").strip().rstrip("/")
+LLM_API_KEY = os.getenv("LLM_API_KEY", "").strip()
+LLM_MODEL = os.getenv("LLM_MODEL", "").strip()
+# The model's context in tokens; 0: ask the server (vLLM, llama.cpp, Ollama say), else a safe default.
+LLM_CONTEXT_TOKENS = envint("LLM_CONTEXT_TOKENS", 0)
+LLM_TIMEOUT_SECONDS = envint("LLM_TIMEOUT_SECONDS", 300)
+LLM_CONCURRENCY = envint("LLM_CONCURRENCY", 2)
+# Attempts per model call on 429/5xx/timeouts; attempt n+1 waits LLM_RETRY_BASE_SECONDS * 4**(n-1).
+LLM_MAX_ATTEMPTS = envint("LLM_MAX_ATTEMPTS", 3)
+LLM_RETRY_BASE_SECONDS = float(os.getenv("LLM_RETRY_BASE_SECONDS", "2"))
+# The most tokens one answer may have (a part's summary, a chapter list...).
+LLM_MAX_OUTPUT_TOKENS = envint("LLM_MAX_OUTPUT_TOKENS", 1024)
+# Optional monthly token budget per team (prompt + completion): a warning at 80 %, refused at 100 %.
+LLM_TEAM_MONTHLY_TOKENS = envint("LLM_TEAM_MONTHLY_TOKENS", 0)
 
 # --- HTTP API (api/) -----------------------------------------------------------
 # Token auth first: its "Token" challenge makes anonymous requests 401, not 403.

@@ -31,6 +31,8 @@ from portal.services.accounts import profile_for, profile_update
 from portal.services.invitations import invitation_days, invitations_pending
 from transcription import job_states
 from transcription.asr.readiness import asr_readiness
+from transcription.llm.config import llm_config
+from transcription.queries.insights import llm_usage_for_team
 from transcription.services.queue import queue_summary_for_user
 
 
@@ -85,6 +87,8 @@ def _render_team(request: HttpRequest, team, *, add_form: MemberAddForm,
         "invite_form": invite_form or InvitationForm(),
         "invitations": list(invitations_pending(team=team)) if can_manage else [],
         "invitation_days": invitation_days(),
+        "llm_on": llm_config() is not None,
+        "llm_usage": llm_usage_for_team(team=team),
     }, status=status)
 
 
@@ -106,7 +110,8 @@ def team_settings(request: HttpRequest, team_id: str) -> HttpResponse:
     team = get_team_for_user(request.user, team_id, manage=True)
     team_services.team_settings_set(actor=Actor.from_request(request), team=team,
                                     allow_urgent=request.POST.get("allow_urgent") == "1",
-                                    review_second_person=request.POST.get("review_second_person") == "1")
+                                    review_second_person=request.POST.get("review_second_person") == "1",
+                                    llm_allowed=request.POST.get("llm_allowed") == "1")
     messages.success(request, _("Team settings saved."))
     return redirect("team", team_id=team.id)
 

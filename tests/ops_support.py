@@ -56,7 +56,8 @@ def team_page_form(team: Team, rows: list[tuple[Membership | None, User, str]]) 
     None for a new row, user, role)."""
     existing = sum(1 for membership, _user, _role in rows if membership is not None)
     # The team's own boxes as the page shows them (an unticked box is simply not sent).
-    ticked = {box: "on" for box in ("allow_urgent", "review_second_person") if getattr(team, box)}
+    ticked = {box: "on" for box in ("allow_urgent", "review_second_person", "llm_allowed")
+               if getattr(team, box)}
     data = {"name": team.name, **ticked, "memberships-TOTAL_FORMS": str(len(rows)),
             "memberships-INITIAL_FORMS": str(existing), "memberships-MIN_NUM_FORMS": "0",
             "memberships-MAX_NUM_FORMS": "1000"}

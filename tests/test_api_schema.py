@@ -33,6 +33,10 @@ DESIGN_ROUTES = [
     ("patch", "/api/v1/transcripts/{transcript_id}/segments/{index}/"),
     ("get", "/api/v1/transcripts/{transcript_id}/export/"),
     ("post", "/api/v1/transcripts/{transcript_id}/review/"),
+    ("get", "/api/v1/transcripts/{transcript_id}/insights/"),
+    ("post", "/api/v1/transcripts/{transcript_id}/insights/"),
+    ("post", "/api/v1/transcripts/{transcript_id}/questions/"),
+    ("get", "/api/v1/questions/{question_id}/"),
 ]
 
 

@@ -29,6 +29,7 @@ from tests.api_support import api
 from tests.conftest import login
 from tests.transcript_factory import make_transcript, wav_bytes
 from transcription.asr.results import SegmentResult
+from transcription.models import InsightTemplate
 
 pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.transcript_factory"]
@@ -45,6 +46,7 @@ class World:
     project: Project
     transcript_id: str
     invitation_path: str
+    template_id: int = 0
 
 
 @dataclass
@@ -92,6 +94,12 @@ FORMS: dict[str, WebForm] = {
                            (), ("language", "timezone", "theme")),
     "api_tokens": WebForm(lambda w: "/settings/tokens/", {"name": "laptop"}, ("name",)),
     "email_change": WebForm(lambda w: "/settings/email/", {"email": "alice@new.example"}, (), ("email",)),
+    "transcript_question_new": WebForm(lambda w: _transcript(w, "questions/new/"), {"question": "Who decides?"},
+                                       ("question",)),
+    "transcript_insight_template_new": WebForm(lambda w: _transcript(w, "insight-templates/new/"),
+                                               {"name": "QA", "prompt": "List the checks."}, ("name", "prompt")),
+    "transcript_insight_template": WebForm(lambda w: _transcript(w, f"insight-templates/{w.template_id}/"),
+                                           {"name": "QA", "prompt": "List the checks."}, ("name", "prompt")),
     "webhook_add": WebForm(lambda w: f"/projects/{w.project.pk}/webhooks/add/", {"url": "https://example.org/hook"},
                            ("url",)),
     "transcript_segment": WebForm(lambda w: _transcript(w, "segments/0/"), {"text": "大家好。"}, ("text",)),
@@ -136,6 +144,8 @@ NO_TEXT = {
     "ops_requeue_not_set_up", "api_token_revoke", "healthz", "set_language", "logout", "password_change_done",
     "password_reset_done", "password_reset_confirm", "password_reset_complete",
     "project_webhooks", "webhook_delete", "webhook_test", "email_confirm", "project_accuracy",
+    "transcript_insights", "transcript_chapters", "transcript_insight_command", "transcript_insight_template_delete",
+    "transcript_insight_new",  # a kind and a language, both chosen from lists
 }
 
 
@@ -167,8 +177,9 @@ def world(alice, bob, team, project, media_root) -> World:
     alice.save()
     transcript = make_transcript(project, user=alice)
     sent = invitation_create(actor=Actor.of(alice), team=team, email="erin@example.org", role="member")
+    template = InsightTemplate.objects.create(project=project, name="Checks", prompt="List the checks.")
     return World(alice=alice, team=team, project=project, transcript_id=str(transcript.pk),
-                 invitation_path=urlsplit(sent.url).path)
+                 invitation_path=urlsplit(sent.url).path, template_id=template.pk)
 
 
 def _stored() -> str:

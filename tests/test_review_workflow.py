@@ -61,7 +61,7 @@ def test_the_approver_may_reopen_and_other_members_may_not(transcript, alice, da
 
 
 def test_a_team_of_one_turns_the_rule_off(transcript, alice, team):
-    response = login(alice).post(f"/teams/{team.id}/settings/", {"allow_urgent": "", "review_second_person": ""})
+    response = login(alice).post(f"/teams/{team.id}/settings/", {"review_second_person": "", "llm_allowed": "1"})
     assert response.status_code == 302
     team.refresh_from_db()
     assert team.review_second_person is False

@@ -20,13 +20,13 @@ def test_owners_and_admins_turn_urgent_uploads_on_and_others_cannot(team, alice,
     assert not team.allow_urgent
     assert login(bob).post(f"/teams/{team.pk}/settings/", {"allow_urgent": "1"}).status_code == 403
     # The settings form as the page sends it: the second-person box (on by default) stays ticked.
-    r = login(alice).post(f"/teams/{team.pk}/settings/", {"allow_urgent": "1", "review_second_person": "1"},
-                          follow=True)
+    page_form = {"allow_urgent": "1", "review_second_person": "1", "llm_allowed": "1"}
+    r = login(alice).post(f"/teams/{team.pk}/settings/", page_form, follow=True)
     assert "Team settings saved." in r.content.decode()
     team.refresh_from_db()
     assert team.allow_urgent
     assert AuditEvent.objects.get(action="team.settings").detail == {"allow_urgent": True}
-    login(alice).post(f"/teams/{team.pk}/settings/", {"review_second_person": "1"})
+    login(alice).post(f"/teams/{team.pk}/settings/", {"review_second_person": "1", "llm_allowed": "1"})
     team.refresh_from_db()
     assert not team.allow_urgent
 

@@ -365,3 +365,104 @@ class WorkerPresence(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+class LlmStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class InsightKind(models.TextChoices):
+    SUMMARY = "summary", _("Summary")
+    ACTION_ITEMS = "action_items", _("Action items")
+    DECISIONS = "decisions", _("Decisions")
+    CHAPTERS = "chapters", _("Chapters")
+    WRITTEN = "written", _("Written version")
+    TEMPLATE = "template", _("Template")
+
+
+class InsightTemplate(models.Model):
+    """A named prompt a project keeps ("QA checklist for support calls"), run like the built-in kinds."""
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="insight_templates")
+    name = models.CharField(_("name"), max_length=80)
+    prompt = models.TextField(_("prompt"), max_length=4000)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="unique_insight_template_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LlmRequest(models.Model):
+    """What insights and questions share: one request to the language model about a transcript,
+    run on the outgoing queue, with its cost."""
+
+    transcript = models.ForeignKey(Transcript, models.CASCADE, related_name="+")
+    language = models.CharField(max_length=16, blank=True)  # the output language asked for
+    status = models.CharField(max_length=10, choices=LlmStatus.choices, default=LlmStatus.QUEUED)
+    model = models.CharField(max_length=200, blank=True)
+    parts = models.PositiveSmallIntegerField(default=0)  # sections the transcript was worked in
+    parts_done = models.PositiveSmallIntegerField(default=0)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    references = models.JSONField(default=list, blank=True)  # [{segment, start, end}]
+    removed_references = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # A digest of the segments and speaker names it was made from: different now means "stale".
+    source_hash = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Set while an outgoing worker runs it (a lease: one killed midway frees it by then).
+    running_until = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveSmallIntegerField(default=0)
+    # The parts answered so far ({key, answers, removed, used}): a run taken over resumes there.
+    partials = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (LlmStatus.QUEUED, LlmStatus.RUNNING)
+
+
+class Insight(LlmRequest):
+    """A summary, action items, decisions, chapters, a written version or a template's result."""
+
+    kind = models.CharField(max_length=16, choices=InsightKind.choices)
+    template = models.ForeignKey(InsightTemplate, models.SET_NULL, null=True, blank=True, related_name="insights")
+    template_name = models.CharField(max_length=80, blank=True)  # kept if the template is deleted
+    content = models.JSONField(null=True, blank=True)
+
+    class Meta(LlmRequest.Meta):
+        indexes = [models.Index(fields=["transcript", "kind", "-created_at"], name="insight_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.transcript_id}"
+
+
+class Question(LlmRequest):
+    """A question asked of a transcript; the answer cites the segments it used."""
+
+    question = models.TextField(max_length=1000)
+    answer = models.TextField(blank=True)
+
+    class Meta(LlmRequest.Meta):
+        indexes = [models.Index(fields=["transcript", "-created_at"], name="question_latest")]
+
+    def __str__(self) -> str:
+        return self.question[:60]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from transcription.actions.insight_runs import llm_request_run, llm_requests_dispatch
 from transcription.services.job_actions import jobs_notify_finished
 from transcription.services.project_exports import project_export_build
 from transcription.services.reaper import jobs_kick_idle_queue, jobs_reap_stale
@@ -47,3 +48,12 @@ def notify_jobs_finished(*, job_ids: list[Any]) -> int:
 
 def recluster_speakers(transcript_id: str) -> int:
     return speakers_recluster_apply(transcript_id=transcript_id)
+
+
+def run_llm_request(model: str, pk: int) -> None:
+    """One insight or question (outgoing queue)."""
+    llm_request_run(model=model, pk=pk)
+
+
+def dispatch_llm_requests() -> int:
+    return llm_requests_dispatch()

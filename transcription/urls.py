@@ -2,6 +2,7 @@ from django.urls import path
 
 from transcription.views import exports as export_views
 from transcription.views import glossary as glossary_views
+from transcription.views import insights as insight_views
 from transcription.views import media as media_views
 from transcription.views import ops as ops_views
 from transcription.views import projects
@@ -28,6 +29,19 @@ urlpatterns = [
     path("transcripts/<str:transcript_id>/speakers/card/", transcript_views.speakers_card,
          name="transcript_speakers_card"),
     path("transcripts/<str:transcript_id>/review/", transcript_views.review_status, name="transcript_review"),
+    path("transcripts/<str:transcript_id>/insights/", insight_views.insights_card, name="transcript_insights"),
+    path("transcripts/<str:transcript_id>/chapters.vtt", insight_views.chapters_track, name="transcript_chapters"),
+    path("transcripts/<str:transcript_id>/insights/new/", insight_views.insight_create, name="transcript_insight_new"),
+    path("transcripts/<str:transcript_id>/questions/new/", insight_views.question_create,
+         name="transcript_question_new"),
+    path("transcripts/<str:transcript_id>/insights/<str:model>/<int:pk>/<str:command>/",
+         insight_views.llm_request_command, name="transcript_insight_command"),
+    path("transcripts/<str:transcript_id>/insight-templates/new/", insight_views.template_create,
+         name="transcript_insight_template_new"),
+    path("transcripts/<str:transcript_id>/insight-templates/<int:pk>/", insight_views.template_update,
+         name="transcript_insight_template"),
+    path("transcripts/<str:transcript_id>/insight-templates/<int:pk>/delete/", insight_views.template_delete,
+         name="transcript_insight_template_delete"),
     path("transcripts/<str:transcript_id>/export/", export_views.transcript_download, name="transcript_export"),
     path("transcripts/<str:transcript_id>/replace/", glossary_views.transcript_replace, name="transcript_replace"),
     path("projects/<str:project_id>/accuracy/", projects.project_accuracy_card, name="project_accuracy"),

@@ -37,11 +37,20 @@ def team_rename(*, actor: Actor, team: Team, name: str) -> Team:
     return team
 
 
-def team_settings_set(*, actor: Actor, team: Team, allow_urgent: bool, review_second_person: bool) -> Team:
-    """Whether members may put their own uploads ahead of the fair-share order, and whether a
-    transcript's approver must be someone other than who submitted it for review."""
+def team_settings_set(*, actor: Actor, team: Team, allow_urgent: bool, review_second_person: bool,
+                      llm_allowed: bool | None = None) -> Team:
+    """Whether members may put their own uploads ahead of the fair-share order, whether a
+    transcript's approver must be someone other than who submitted it for review, and whether the
+    team's transcripts may be sent to the language-model server (None: unchanged)."""
     wanted = {"allow_urgent": allow_urgent, "review_second_person": review_second_person}
+    if llm_allowed is not None:
+        wanted["llm_allowed"] = llm_allowed
     changed = {field: value for field, value in wanted.items() if getattr(team, field) != value}
+    if "llm_allowed" in changed and not actor.is_staff:
+        membership = _acting_membership(actor, team)
+        if membership is None or membership.role != Role.OWNER:
+            raise NotAllowed(_("Only the team's owners can decide whether its transcripts may be sent to the "
+                               "language model."))
     if changed:
         for field, value in changed.items():
             setattr(team, field, value)

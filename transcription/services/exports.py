@@ -26,6 +26,7 @@ from portal.models import AuditAction
 from portal.services.audit import audit_record
 from transcription.models import Segment, Transcript
 from transcription.services.cues import split_cue
+from transcription.services.export_insights import insights_docx, insights_export_data, insights_txt
 from transcription.services.filenames import safe_filename, safe_stem
 from transcription.services.itn import itn_enabled, segment_digits, segment_shown
 from transcription.text import clock, is_cjk, join_texts, to_simplified, to_traditional
@@ -309,6 +310,7 @@ def _json(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
         "text": join_texts(line.text for line in lines),
         "speakers": speakers,
         "options": asdict(options),
+        "insights": insights_export_data(transcript=transcript),
         "segments": [
             {"index": line.index, "start": line.start, "end": line.end, "text": line.text,
              "speaker": line.speaker, "speaker_name": line.speaker_name,
@@ -348,6 +350,7 @@ def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
             info.add_run().add_break()
         info.add_run(f"{label}: ").bold = True
         info.add_run(text_clean(str(value)))
+    insights_docx(doc, transcript=transcript)
     grey = RGBColor(0x75, 0x75, 0x75)
 
     def stamp(paragraph, seconds: float) -> None:  # noqa: ANN001
@@ -375,6 +378,16 @@ def _docx(transcript: Transcript, lines: list[_Line], options: ExportOptions) ->
     return buffer.getvalue()
 
 
+def chapters_vtt(*, transcript: Transcript) -> str | None:
+    """The insights' chapters as a WebVTT chapters track (``<track kind="chapters">``), or None."""
+    chapters = insights_export_data(transcript=transcript).get("chapters")
+    if not chapters:
+        return None
+    cues = [f"{n}\n{vtt_time(c['start'])} --> {vtt_time(c['end'])}\n{_vtt_escape(c['title'])}\n"
+            for n, c in enumerate(chapters, start=1)]
+    return "\n".join(["WEBVTT\n", *cues])
+
+
 def transcript_render(*, transcript: Transcript, format: str,  # noqa: A002 - the contract's name
                       options: ExportOptions | None = None) -> ExportFile:
     """The transcript as a file in ``format``, named after the media file."""
@@ -385,7 +398,7 @@ def transcript_render(*, transcript: Transcript, format: str,  # noqa: A002 - th
     if format == "docx":
         content = _docx(transcript, lines, options)
     elif format == "txt":
-        content = _txt(lines, options).encode("utf-8")
+        content = (insights_txt(transcript=transcript) + _txt(lines, options)).encode("utf-8")
     elif format == "srt":
         content = _srt(lines, options).encode("utf-8")
     elif format == "vtt":
@@ -407,3 +420,14 @@ def transcript_export(*, actor: Actor, transcript: Transcript, format: str,  # n
     audit_record(actor=actor, action=AuditAction.TRANSCRIPT_EXPORT, team=transcript.job.project.team,
                  obj=transcript, detail={"format": format, **asdict(options)})
     return exported
+
+
+def transcript_chapters_export(*, actor: Actor, transcript: Transcript) -> ExportFile | None:
+    """The chapters track download (None when the transcript has no chapters yet)."""
+    track = chapters_vtt(transcript=transcript)
+    if track is None:
+        return None
+    audit_record(actor=actor, action=AuditAction.TRANSCRIPT_EXPORT, team=transcript.job.project.team,
+                 obj=transcript, detail={"format": "vtt", "track": "chapters"})
+    name = safe_filename(transcript.job.media.original_name, "vtt").removesuffix(".vtt") + ".chapters.vtt"
+    return ExportFile(filename=name, content_type=CONTENT_TYPES["vtt"], content=track.encode("utf-8"))

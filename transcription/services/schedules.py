@@ -16,6 +16,7 @@ from transcription.services.wakeups import asr_cluster
 SCHEDULES: dict[str, tuple[str, int, str]] = {
     "Reap stale jobs": ("transcription.tasks.reap_stale_jobs", 1, "asr"),
     "Send due webhook deliveries": ("transcription.tasks.send_due_webhooks", 1, "outgoing"),
+    "Run queued language-model requests": ("transcription.tasks.dispatch_llm_requests", 1, "outgoing"),
 }
 
 

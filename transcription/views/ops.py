@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,7 +22,9 @@ from django.views.decorators.http import require_POST
 
 from portal.actor import Actor
 from transcription.asr.readiness import asr_readiness
+from transcription.llm.config import llm_config
 from transcription.models import JobStatus
+from transcription.queries.insights import llm_usage_by_team, month_start
 from transcription.services.job_actions import jobs_not_set_up_count, jobs_requeue_not_set_up
 from transcription.services.ops import OpsSnapshot, Throughput, ops_snapshot
 
@@ -47,7 +50,9 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 @staff_required
 def ops(request: HttpRequest) -> HttpResponse:
     context = _context(ops_snapshot())
-    context.update({"readiness": asr_readiness(), "not_set_up_count": jobs_not_set_up_count()})
+    context.update({"readiness": asr_readiness(), "not_set_up_count": jobs_not_set_up_count(),
+                    "llm_config": llm_config(), "llm_usage": llm_usage_by_team(), "llm_month": month_start(),
+                    "llm_budget": settings.LLM_TEAM_MONTHLY_TOKENS})
     return render(request, "ops/ops.html", context)
 
 

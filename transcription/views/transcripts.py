@@ -30,6 +30,7 @@ from transcription.services.speakers import (
     speakers_panel,
     speakers_recluster_request,
 )
+from transcription.views.insights import insights_panel
 
 # Bad input on the page is answered 422, which transcript.js shows in place
 # (a 400 would be taken for a broken request).
@@ -137,7 +138,7 @@ def transcript_detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
         # The Numbers switch shows where it changes something: a segment whose digits differ.
         "numbers_switch": any(s.text_itn and s.text_itn != s.text for s in segments),
         "numbers_as_digits": _numbers_as_digits(request, transcript),
-    })
+    } | insights_panel(request=request, transcript=transcript))
 
 
 @login_required
