@@ -68,7 +68,7 @@ def test_it_turns_segment_numbers_into_the_transcripts_times_and_drops_invented_
     assert broker_size() == 0 and outgoing_size() == 1  # never on the ASR queue
     outgoing_run()
     chapters = items(client, transcript)["chapters"]
-    assert chapters["status"] == "succeeded" and chapters["error"] == ""
+    assert chapters["status"] == "succeeded" and chapters["error"] == "", chapters["error"]
     assert chapters["content"] == [
         {"title": "Welcome", "segment": 0, "start": 0.0, "end": 2.5},
         {"title": "Budget", "segment": 2, "start": 2.5, "end": 4.0},
@@ -489,3 +489,21 @@ def test_a_run_taken_over_after_its_worker_died_resumes_after_the_parts_already_
     assert first_run == 2 and outcome.parts > 3
     assert len(scripted_llm.requests) == outcome.parts  # every part asked once, over the two runs
     assert [item["segment"] for item in outcome.content] == [numbers_in(b)[0] for b in scripted_llm.requests]
+
+
+def test_a_server_that_trickles_its_answer_is_cut_at_the_deadline(settings):
+    """One deadline for the whole call, as for webhooks: a byte every 0.25 s would take ~17 s."""
+    from tests.webhook_support import Trickler
+    from transcription.llm.client import LlmError, chat
+    from transcription.llm.config import llm_config
+
+    trickler = Trickler(interval=0.25)
+    try:
+        settings.LLM_BASE_URL, settings.LLM_MODEL = f"http://127.0.0.1:{trickler.port}/v1", "tiny"
+        settings.LLM_TIMEOUT_SECONDS, settings.LLM_MAX_ATTEMPTS = 2, 1
+        with pytest.raises(LlmError) as raised:
+            chat(llm_config(), [{"role": "user", "content": "hello"}], max_tokens=16)
+    finally:
+        trickler.close()
+    assert raised.value.message == "The language-model server did not answer within 2 seconds."
+    assert 0 < trickler.sent < len(Trickler.ANSWER)

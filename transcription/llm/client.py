@@ -11,19 +11,21 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import urllib3
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from transcription.llm.config import LlmConfig
+from transcription.services.webhook_targets import Deadline, recording
 
 log = logging.getLogger(__name__)
 
-_pool = urllib3.PoolManager(num_pools=4, maxsize=8, retries=False)
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _OVERFLOW = re.compile(r"context[_ ]length|context window|maximum context|takes at most|exceed|too long|n_ctx|"
                        r"prompt is too|too many tokens", re.IGNORECASE)
@@ -84,22 +86,41 @@ def _excerpt(config: LlmConfig, body: bytes) -> str:
     return " ".join(text.split())[:300]
 
 
+def _timed_out(timeout: float) -> LlmError:
+    seconds = max(1, int(round(timeout)))
+    return LlmError(ngettext("The language-model server did not answer within %(seconds)d second.",
+                             "The language-model server did not answer within %(seconds)d seconds.", seconds)
+                    % {"seconds": seconds}, transient=True)
+
+
 def _request(config: LlmConfig, method: str, url: str, body: dict | None, *,
              timeout: float) -> urllib3.BaseHTTPResponse:
-    try:
-        return _pool.request(method, url, body=json.dumps(body).encode() if body is not None else None,
-                             headers=_headers(config), redirect=False, retries=False,
-                             timeout=urllib3.Timeout(connect=min(10.0, timeout), read=timeout))
-    except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError):
-        # (NewConnectionError, a refused connection, is a ConnectTimeoutError in urllib3 2.)
-        raise LlmError(_("The language-model server could not be reached."), transient=True) from None
-    except (urllib3.exceptions.TimeoutError, TimeoutError):
-        seconds = max(1, int(round(timeout)))
-        raise LlmError(ngettext("The language-model server did not answer within %(seconds)d second.",
-                                "The language-model server did not answer within %(seconds)d seconds.", seconds)
-                       % {"seconds": seconds}, transient=True) from None
-    except (urllib3.exceptions.HTTPError, OSError):
-        raise LlmError(_("The language-model server could not be reached."), transient=True) from None
+    """One request with one deadline for all of it (connect, send, every byte of the answer), as
+    webhook deliveries have: a server that trickles its answer is cut off at ``timeout``."""
+    opened: list[socket.socket] = []
+    pool = urllib3.connection_from_url(url, retries=False, maxsize=1,
+                                       timeout=urllib3.Timeout(connect=min(10.0, timeout), read=timeout))
+    pool.ConnectionCls = recording(pool.ConnectionCls, opened)
+    with Deadline(timeout, opened) as clock:
+        try:
+            parts = urlsplit(url)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            response = pool.urlopen(method, target or "/", body=json.dumps(body).encode() if body is not None else None,
+                                    headers=_headers(config), redirect=False, retries=False, assert_same_host=False)
+        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError):
+            # (NewConnectionError, a refused connection, is a ConnectTimeoutError in urllib3 2.)
+            raise LlmError(_("The language-model server could not be reached."), transient=True) from None
+        except (urllib3.exceptions.TimeoutError, TimeoutError):
+            raise _timed_out(timeout) from None
+        except (urllib3.exceptions.HTTPError, OSError):
+            if clock.passed.is_set():
+                raise _timed_out(timeout) from None
+            raise LlmError(_("The language-model server could not be reached."), transient=True) from None
+        finally:
+            pool.close()
+        if clock.passed.is_set():
+            raise _timed_out(timeout)
+    return response
 
 
 def _json(config: LlmConfig, response: urllib3.BaseHTTPResponse) -> Any:

@@ -240,9 +240,21 @@ def _pool(target: Target, timeout: float, opened: list[socket.socket]) -> HTTPCo
     return pool
 
 
-class _Deadline:
+def recording(base: type[HTTPConnection], opened: list[socket.socket]) -> type[HTTPConnection]:
+    """``base`` whose every socket is added to ``opened`` (for Deadline to cut)."""
+
+    def _new_conn(self):  # noqa: ANN001, ANN202 - urllib3's hook
+        sock = base._new_conn(self)
+        opened.append(sock)
+        return sock
+
+    return type("RecordedConnection", (base,), {"_new_conn": _new_conn})
+
+
+class Deadline:
     """Shuts the request's sockets when its time is up: a socket timeout applies to each read
-    alone, so a receiver sending a byte every few seconds would otherwise never time out."""
+    alone, so a receiver sending a byte every few seconds would otherwise never time out.
+    Used by webhook deliveries and the language-model client alike."""
 
     def __init__(self, seconds: float, opened: list[socket.socket]) -> None:
         self.passed = threading.Event()
@@ -256,7 +268,7 @@ class _Deadline:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def __enter__(self) -> _Deadline:
+    def __enter__(self) -> Deadline:
         self.timer.start()
         return self
 
@@ -274,7 +286,7 @@ def webhook_post(*, url: str, body: bytes, headers: dict[str, str], deadline: fl
         raise DeadlineExceeded(url)
     opened: list[socket.socket] = []
     pool = _pool(target, remaining, opened)
-    with _Deadline(remaining, opened) as clock:
+    with Deadline(remaining, opened) as clock:
         try:
             response = pool.urlopen("POST", target.path, body=body, headers=headers, redirect=False,
                                     retries=False, preload_content=False, assert_same_host=False)
