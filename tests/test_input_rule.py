@@ -143,7 +143,7 @@ NO_TEXT = {
     "transcript_export", "media_file", "queue", "job", "job_cancel", "job_retry", "ops", "ops_panel",
     "ops_requeue_not_set_up", "api_token_revoke", "healthz", "set_language", "logout", "password_change_done",
     "password_reset_done", "password_reset_confirm", "password_reset_complete",
-    "project_webhooks", "webhook_delete", "webhook_test", "email_confirm", "project_accuracy",
+    "project_webhooks", "webhook_delete", "webhook_test", "email_confirm", "project_accuracy", "team_accuracy",
     "transcript_insights", "transcript_chapters", "transcript_insight_command", "transcript_insight_template_delete",
     "transcript_insight_new",  # a kind and a language, both chosen from lists
 }

@@ -87,3 +87,18 @@ def test_it_shows_the_accuracy_card_on_the_project_page(project, alice, bob, cha
     assert '<td data-label="Preset">multi</td>' in card and '<td data-label="Error rate">0.0 %</td>' in card
     assert login(charlie).get(f"/projects/{project.id}/accuracy/").status_code == 404
     assert api(charlie).get(f"/api/v1/projects/{project.id}/accuracy/").status_code == 404
+
+
+def test_the_team_page_shows_the_teams_accuracy_by_project(project, team, alice, bob, charlie, new_transcript):
+    from portal.models import Project
+
+    other_project = Project.objects.create(team=team, name="Calls", created_by=alice)
+    _correct_and_approve(new_transcript(project), alice, {1: "我们先讨论预算的问题。"})  # 1 error in 36
+    _correct_and_approve(new_transcript(other_project, name="call.wav"), alice, {})  # none in 36
+    page = login(bob).get(f"/teams/{team.id}/").content.decode()
+    assert f'hx-get="/teams/{team.id}/accuracy/"' in page
+    card = login(bob).get(f"/teams/{team.id}/accuracy/").content.decode()
+    assert '<strong id="team-accuracy-rate">Machine error rate: 1.4 %</strong>' in card  # 1 in 72
+    assert '<td data-label="Error rate">2.8 %</td>' in card and '<td data-label="Error rate">0.0 %</td>' in card
+    assert f'href="/projects/{other_project.id}/#accuracy"' in card
+    assert login(charlie).get(f"/teams/{team.id}/accuracy/").status_code == 404

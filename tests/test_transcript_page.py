@@ -123,3 +123,13 @@ def test_missing_segment_is_404(transcript, alice):
     c = login(alice)
     assert c.get(f"/transcripts/{transcript.id}/segments/99/edit/").status_code == 404
     assert c.post(f"/transcripts/{transcript.id}/segments/99/", {"text": "x"}).status_code == 404
+
+
+def test_the_detected_language_is_named_on_the_transcript_and_job_pages(transcript, alice):
+    from transcription.models import Transcript
+
+    Transcript.objects.filter(pk=transcript.pk).update(language="zh")
+    page = login(alice).get(f"/transcripts/{transcript.id}/").content.decode()
+    assert '<span id="transcript-language">Language: Simplified Chinese</span>' in page
+    job_page = login(alice).get(f"/jobs/{transcript.job_id}/").content.decode()
+    assert '<dd id="job-language">Simplified Chinese</dd>' in job_page

@@ -45,6 +45,7 @@ urlpatterns = [
     path("transcripts/<str:transcript_id>/export/", export_views.transcript_download, name="transcript_export"),
     path("transcripts/<str:transcript_id>/replace/", glossary_views.transcript_replace, name="transcript_replace"),
     path("projects/<str:project_id>/accuracy/", projects.project_accuracy_card, name="project_accuracy"),
+    path("teams/<str:team_id>/accuracy/", projects.team_accuracy_card, name="team_accuracy"),
     path("projects/<str:project_id>/glossary/", glossary_views.project_glossary, name="project_glossary"),
     path("projects/<str:project_id>/hotwords/add/", glossary_views.project_hotwords_add_view,
          name="project_hotwords_add"),

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import QuerySet
 from kaldialign import edit_distance
 
-from portal.models import Project
+from portal.models import Project, Team
 from transcription.models import ReviewStatus, Revision, Transcript
 from transcription.numbers import to_digits
 from transcription.text import error_units, join_texts
@@ -75,9 +76,18 @@ def _summary(measures: Iterable[Measure]) -> dict[str, Any]:
 def project_accuracy(*, project: Project) -> dict[str, Any]:
     """Every approved transcript of the project: pooled error rate (rewritten ones apart), per preset,
     per month of approval, and the worst files."""
+    return _accuracy(Transcript.objects.filter(job__project=project))
+
+
+def team_accuracy(*, team: Team) -> dict[str, Any]:
+    """The same across a team's projects, with a line per project."""
+    return _accuracy(Transcript.objects.filter(job__project__team=team), by_project=True)
+
+
+def _accuracy(transcripts: QuerySet[Transcript], *, by_project: bool = False) -> dict[str, Any]:
     rows = []
-    for transcript in Transcript.objects.filter(job__project=project, review_status=ReviewStatus.APPROVED) \
-            .select_related("job__media").order_by("approved_at", "pk"):
+    for transcript in transcripts.filter(review_status=ReviewStatus.APPROVED) \
+            .select_related("job__media", "job__project").order_by("approved_at", "pk"):
         measure = transcript_measure(transcript=transcript)
         assert measure is not None
         rows.append((transcript, measure))
@@ -87,7 +97,13 @@ def project_accuracy(*, project: Project) -> dict[str, Any]:
         by_preset[transcript.preset].append(measure)
         by_month[transcript.approved_at.strftime("%Y-%m") if transcript.approved_at else ""].append(measure)
     worst = sorted(rows, key=lambda row: -row[1].rate)[:WORST]
+    projects: dict[tuple[str, str], list[Measure]] = defaultdict(list)
+    for transcript, measure in rows if by_project else ():
+        projects[(transcript.job.project.name, str(transcript.job.project_id))].append(measure)
+    extra = {"by_project": [{"project": pid, "name": name, **_summary(ms)}
+                            for (name, pid), ms in sorted(projects.items())]} if by_project else {}
     return {
+        **extra,
         **_summary(m for _t, m in rows),
         "by_preset": [{"preset": name, **_summary(ms)} for name, ms in sorted(by_preset.items())],
         "by_month": [{"month": month, **_summary(ms)} for month, ms in sorted(by_month.items())],

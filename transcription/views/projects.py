@@ -14,13 +14,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from portal.access import get_project_for_user
+from portal.access import get_project_for_user, get_team_for_user
 from portal.actor import Actor
 from portal.middleware import wants_json
 from portal.pagination import page_with_count
 from transcription import job_states
 from transcription.job_states import JobStatus
-from transcription.services.accuracy import percent, project_accuracy
+from transcription.services.accuracy import percent, project_accuracy, team_accuracy
 from transcription.services.export_notices import project_exports_unseen
 from transcription.services.job_actions import jobs_retry_failed, q_failed_retryable_by
 from transcription.services.job_options import upload_choices
@@ -84,6 +84,17 @@ def project_accuracy_card(request: HttpRequest, project_id: str) -> HttpResponse
                 for key in ("by_preset", "by_month", "worst")}}
     return render(request, "transcription/partials/project_accuracy.html",
                   {"project": project, "accuracy": accuracy, "rates": rates})
+
+
+@login_required
+def team_accuracy_card(request: HttpRequest, team_id: str) -> HttpResponse:
+    """The team page's accuracy card: every project's approved transcripts together, and each project."""
+    team = get_team_for_user(request.user, team_id)
+    accuracy = team_accuracy(team=team)
+    rates = {"all": percent(accuracy["error_rate"]),
+             "by_project": [{**row, "rate": percent(row["error_rate"])} for row in accuracy["by_project"]]}
+    return render(request, "transcription/partials/team_accuracy.html", {"team": team, "accuracy": accuracy,
+                                                                          "rates": rates})
 
 
 @login_required
