@@ -116,12 +116,12 @@ def test_nothing_outside_the_job_state_module_compares_job_statuses():
     paths = [*ROOT.glob("portal/**/*.py"), *ROOT.glob("transcription/**/*.py"), *ROOT.glob("api/**/*.py"),
              *ROOT.glob("templates/**/*.html"), *ROOT.glob("templates/**/*.txt")]
     for path in paths:
-        if path.name == "job_states.py" or "migrations" in path.parts:
+        if path.name in ("job_states.py", "llm_states.py") or "migrations" in path.parts:
             continue
         for n, line in enumerate(path.read_text().splitlines(), start=1):
             if any(p.search(line) for p in COMPARISONS) and "review_status" not in line and "Export" not in line:
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
-    assert offenders == []
+    assert offenders == [], "\n".join(offenders)
 
 
 def test_the_status_check_catches_the_usual_spellings():

@@ -11,8 +11,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Project
-from transcription import job_states, review_states
+from transcription import job_states, llm_states, review_states
 from transcription.job_states import JobStatus
+from transcription.llm_states import LlmStatus
 from transcription.review_states import ReviewStatus
 
 
@@ -366,14 +367,6 @@ class WorkerPresence(models.Model):
     def __str__(self) -> str:
         return self.name
 
-class LlmStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Done")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
 class InsightKind(models.TextChoices):
     SUMMARY = "summary", _("Summary")
     ACTION_ITEMS = "action_items", _("Action items")
@@ -437,7 +430,23 @@ class LlmRequest(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in (LlmStatus.QUEUED, LlmStatus.RUNNING)
+        return llm_states.is_active(self)
+
+    @property
+    def is_queued(self) -> bool:
+        return llm_states.is_queued(self)
+
+    @property
+    def is_succeeded(self) -> bool:
+        return llm_states.is_succeeded(self)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return llm_states.is_cancelled(self)
+
+    @property
+    def is_ended_badly(self) -> bool:
+        return llm_states.is_ended_badly(self)
 
 
 class Insight(LlmRequest):

@@ -14,6 +14,7 @@ from portal.inputs import text_check
 from portal.models import AuditAction, Membership, Project
 from portal.outgoing import outgoing_enqueue
 from portal.services.audit import audit_record
+from transcription import llm_states
 from transcription.llm.prompts import LANGUAGE_NAMES
 from transcription.models import Insight, InsightKind, InsightTemplate, LlmStatus, Question, Transcript
 from transcription.queries.insights import approved_with, insights_unavailable_reason, llm_usage_for_team
@@ -73,8 +74,8 @@ def insight_request(*, actor: Actor, transcript: Transcript, kind: str, template
     _check_available(transcript)
     with transaction.atomic():
         _lock(transcript)
-        active = Insight.objects.filter(transcript=transcript, kind=kind, template=chosen,
-                                        status__in=[LlmStatus.QUEUED, LlmStatus.RUNNING]).exists()
+        active = Insight.objects.filter(llm_states.q_active(), transcript=transcript, kind=kind,
+                                        template=chosen).exists()
         if active:
             raise Conflict(_("This is already being made for this transcript; wait for it or cancel it."))
         if approved_with(transcript=transcript, kind=kind, template_id=getattr(chosen, "pk", None)):
@@ -122,7 +123,7 @@ def question_ask(*, actor: Actor, transcript: Transcript, question: str, languag
 def llm_request_cancel(*, actor: Actor, row: Insight | Question) -> Insight | Question:
     """Queued: it never runs. Running: its answer is thrown away when it comes (tokens still count)."""
     _check_member(actor, row.transcript.job.project.team_id)
-    done = type(row).objects.filter(pk=row.pk, status__in=[LlmStatus.QUEUED, LlmStatus.RUNNING]).update(
+    done = type(row).objects.filter(llm_states.q_active(), pk=row.pk).update(
         status=LlmStatus.CANCELLED, finished_at=timezone.now(), running_until=None)
     if not done:
         raise Conflict(_("It has already finished."))
@@ -140,14 +141,14 @@ def llm_request_retry(*, actor: Actor, row: Insight | Question) -> Insight | Que
     with transaction.atomic():
         _lock(row.transcript)
         if isinstance(row, Insight) and Insight.objects.filter(
-                transcript=row.transcript_id, kind=row.kind, template=row.template_id,
-                status__in=[LlmStatus.QUEUED, LlmStatus.RUNNING]).exclude(pk=row.pk).exists():
+                llm_states.q_active(), transcript=row.transcript_id, kind=row.kind,
+                template=row.template_id).exclude(pk=row.pk).exists():
             raise Conflict(_("This is already being made for this transcript; wait for it or cancel it."))
         if isinstance(row, Insight) and approved_with(transcript=row.transcript, kind=row.kind,
                                                       template_id=row.template_id):
             raise Conflict(_("This transcript is approved and keeps what it was approved with; reopen it to make "
                              "a new one."))
-        done = type(row).objects.filter(pk=row.pk, status__in=[LlmStatus.FAILED, LlmStatus.CANCELLED]).update(
+        done = type(row).objects.filter(llm_states.q_retryable(), pk=row.pk).update(
             status=LlmStatus.QUEUED, error="", finished_at=None, started_at=None, running_until=None, runs=0,
             parts=0, parts_done=0, partials={})
         if not done:

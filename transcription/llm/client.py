@@ -123,10 +123,14 @@ def _request(config: LlmConfig, method: str, url: str, body: dict | None, *,
     return response
 
 
+def _transient(code: int) -> bool:
+    return code in TRANSIENT_STATUSES
+
+
 def _json(config: LlmConfig, response: urllib3.BaseHTTPResponse) -> Any:
     if response.status != 200:
         raise LlmError(_("The language-model server answered HTTP %(code)d.") % {"code": response.status},
-                       transient=response.status in TRANSIENT_STATUSES)
+                       transient=_transient(response.status))
     try:
         return json.loads(response.data)
     except ValueError:

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import Team
+from transcription import llm_states
 from transcription.llm.config import llm_config, llm_missing_settings
 from transcription.llm.prompts import Line
 from transcription.models import Insight, InsightKind, LlmStatus, Question, Transcript
@@ -107,7 +108,7 @@ def questions_for_transcript(*, transcript: Transcript, limit: int = 10) -> list
 
 
 def any_running(*, transcript: Transcript) -> bool:
-    active = Q(status__in=[LlmStatus.QUEUED, LlmStatus.RUNNING])
+    active = llm_states.q_active()
     return (Insight.objects.filter(active, transcript=transcript).exists()
             or Question.objects.filter(active, transcript=transcript).exists())
 

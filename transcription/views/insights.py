@@ -74,7 +74,8 @@ def _do(request: HttpRequest, transcript: Transcript, action: Any) -> HttpRespon
         action(Actor.from_request(request))
     except DomainError as e:
         # A refusal the person can act on, shown in the panel (422 so htmx swaps it in).
-        return _answer(request, transcript, e.message, INVALID_IN_PLACE if e.status in (400, 409) else e.status)
+        code = e.status
+        return _answer(request, transcript, e.message, INVALID_IN_PLACE if code in (400, 409) else code)
     return _answer(request, transcript, "", 200)
 
 
