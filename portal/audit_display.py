@@ -65,14 +65,19 @@ _PHRASES: dict[str, Callable[[Any], str | None]] = {
     "via": lambda v: _VIA[v]() if v in _VIA else str(v),
     "files": lambda v: ", ".join(map(str, v)) if v else None,
     "jobs": lambda v: ngettext("%(n)d job", "%(n)d jobs", int(v)) % {"n": int(v)},
-    "changed": lambda v: "; ".join(f"{_FIELDS[k]() if k in _FIELDS else k}: {_label(c['from'])} → {_label(c['to'])}"
-                                   for k, c in v.items()) if v else None,
+    # In the form's order (PostgreSQL's jsonb does not keep the order the keys were written in).
+    "changed": lambda v: "; ".join(f"{_FIELDS[k]() if k in _FIELDS else k}: {_label(v[k]['from'])} → "
+                                   f"{_label(v[k]['to'])}" for k in sorted(v, key=_field_order)) if v else None,
 }
 
 
 # Project settings, as the project form names them.
 _FIELDS = {"name": lambda: _("name"), "preset": lambda: _("model preset"), "speakers": lambda: _("speakers"),
            "itn": lambda: _("numbers as digits")}
+
+
+def _field_order(key: str) -> tuple[int, str]:
+    return (list(_FIELDS).index(key) if key in _FIELDS else len(_FIELDS), key)
 
 
 def _plain(key: str, value: Any) -> str:

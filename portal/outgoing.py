@@ -9,5 +9,10 @@ from django.conf import settings
 from django_q.tasks import async_task
 
 
+def outgoing_queue() -> str:
+    """The outgoing cluster's queue: the ASR queue's name (Q_CLUSTER_NAME) with "-outgoing"."""
+    return f"{settings.Q_CLUSTER['name']}-outgoing"
+
+
 def outgoing_enqueue(func: str, *args: object, task_name: str, **kwargs: object) -> None:
-    async_task(func, *args, cluster=settings.Q_OUTGOING_QUEUE, task_name=task_name, group="outgoing", **kwargs)
+    async_task(func, *args, cluster=outgoing_queue(), task_name=task_name, group="outgoing", **kwargs)

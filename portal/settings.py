@@ -239,6 +239,8 @@ else:
 # Outgoing calls (webhook deliveries, email) run on a queue of their own, served by a second
 # cluster (`QCLUSTER_ROLE=outgoing manage.py qcluster`), never on an ASR worker or a web thread: a
 # receiver that stalls holds one outgoing worker until its deadline and delays no transcription.
+# (Code asks portal.outgoing.outgoing_queue() and wakeups.asr_cluster(), which read Q_CLUSTER's name
+# when called; these two only set up this process's own cluster.)
 Q_ASR_QUEUE = str(Q_CLUSTER["name"])
 Q_OUTGOING_QUEUE = f"{Q_ASR_QUEUE}-outgoing"
 OUTGOING_WORKERS = envint("OUTGOING_WORKERS", 4)

@@ -104,30 +104,33 @@ def result(text: str = "hello") -> TranscriptionResult:
 
 
 def outgoing_purge() -> None:
-    from django.conf import settings
     from django_q.brokers import get_broker
 
-    get_broker(settings.Q_OUTGOING_QUEUE).purge_queue()
+    from portal.outgoing import outgoing_queue
+
+    get_broker(outgoing_queue()).purge_queue()
 
 
 def outgoing_size() -> int:
     """Tasks waiting for the outgoing cluster (webhook deliveries, email, notifications)."""
-    from django.conf import settings
     from django_q.brokers import get_broker
 
-    return get_broker(settings.Q_OUTGOING_QUEUE).queue_size()
+    from portal.outgoing import outgoing_queue
+
+    return get_broker(outgoing_queue()).queue_size()
 
 
 def outgoing_run(*, most: int = 200) -> list[str]:
     """Run the tasks waiting on the outgoing queue here, one by one, as the outgoing cluster's
     workers would (tasks they queue included); returns their function names."""
-    from django.conf import settings
     from django.test import TestCase
     from django.utils.module_loading import import_string
     from django_q.brokers import get_broker
     from django_q.signing import SignedPackage
 
-    broker = get_broker(settings.Q_OUTGOING_QUEUE)
+    from portal.outgoing import outgoing_queue
+
+    broker = get_broker(outgoing_queue())
     ran: list[str] = []
     while broker.queue_size() and len(ran) < most:
         for ack_id, payload in broker.dequeue() or []:

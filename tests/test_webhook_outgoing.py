@@ -134,8 +134,8 @@ def test_the_retry_schedule_runs_on_the_outgoing_queue(settings):
     from transcription.services.schedules import schedules_ensure
 
     schedules_ensure()
-    assert Schedule.objects.get(func="transcription.tasks.send_due_webhooks").cluster == settings.Q_OUTGOING_QUEUE
-    assert Schedule.objects.get(func="transcription.tasks.reap_stale_jobs").cluster == settings.Q_ASR_QUEUE
+    assert Schedule.objects.get(func="transcription.tasks.send_due_webhooks").cluster == "asr-outgoing"
+    assert Schedule.objects.get(func="transcription.tasks.reap_stale_jobs").cluster == "asr"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,7 +13,7 @@ RUN_TASK = "transcription.tasks.run_next_job"
 
 def asr_cluster() -> str:
     """The django-q2 queue ASR workers listen on (the cluster's name)."""
-    return settings.Q_ASR_QUEUE
+    return str(settings.Q_CLUSTER["name"])
 
 
 def wakeups_send(count: int = 1) -> None:
